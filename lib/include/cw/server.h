@@ -1,0 +1,113 @@
+/*
+ * server.h: the serving core both binaries share. One h2o evloop per worker
+ * thread accepting from one listening socket; HTTP/1.1 and h2c (prior knowledge
+ * and Upgrade); a request-body cap; graceful SIGTERM/SIGINT: stop accepting,
+ * finish in-flight requests and held work, exit before a deadline.
+ */
+#ifndef CW_SERVER_H
+#define CW_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "h2o.h"
+#include "cw/loop.h"
+
+typedef struct st_cw_server_t cw_server_t;
+typedef struct st_cw_worker_t cw_worker_t;
+
+/* cw_handler_fn handles a request on |worker|'s thread. Returns 0 when it
+ * responded or will respond later (see cw_async_t), -1 to pass (404). */
+typedef int (*cw_handler_fn)(cw_worker_t *worker, h2o_req_t *req, void *data);
+
+typedef struct st_cw_server_options_t {
+    const char *host; /* bind address; NULL means 0.0.0.0 */
+    uint16_t port; /* 0 picks a free port (see cw_server_port) */
+    size_t num_workers; /* 0 means the CPUs available to the process */
+    size_t max_body_bytes; /* larger bodies get 413 (HTTP/1) or are refused; 0 means 1 MiB */
+    uint64_t request_timeout_ms; /* headers+body deadline and keep-alive idle; 0 means 10000 */
+    uint64_t shutdown_timeout_ms; /* stop waiting for in-flight work after this; 0 means 7500 */
+    int handle_signals; /* SIGTERM and SIGINT stop the server gracefully */
+    /* on_worker_start runs on each worker thread before it accepts; sets worker->app. May be NULL. */
+    void (*on_worker_start)(cw_worker_t *worker, void *data);
+    /* on_worker_stop runs on each worker thread after its loop drained. May be NULL. */
+    void (*on_worker_stop)(cw_worker_t *worker, void *data);
+    void *data;
+} cw_server_options_t;
+
+struct st_cw_worker_t {
+    h2o_context_t ctx;
+    cw_loop_t loop; /* wraps ctx.loop */
+    cw_server_t *server;
+    size_t index;
+    void *app; /* the application's per-thread state; may be NULL */
+    size_t num_requests; /* requests whose pool is still alive */
+    size_t num_holds; /* asynchronous work in progress (cw_worker_hold) */
+    int stopping;
+    struct st_cw_worker_private_t *_priv;
+};
+
+/* cw_server_new copies |opts|. Returns NULL only on a bad option (logged). */
+cw_server_t *cw_server_new(const cw_server_options_t *opts);
+/* cw_server_route sends requests whose path starts with |path| to |fn|. Call
+ * before cw_server_listen; the first matching route (longest registered first
+ * by h2o) wins. Copies |path|. */
+void cw_server_route(cw_server_t *server, const char *path, cw_handler_fn fn, void *data);
+/* cw_server_listen binds and listens. Returns 0, or -1 (logged). */
+int cw_server_listen(cw_server_t *server);
+/* cw_server_port returns the bound port (after cw_server_listen). */
+uint16_t cw_server_port(const cw_server_t *server);
+/* cw_server_run starts the workers and blocks until the server stopped.
+ * Returns 0 after a graceful stop, 1 when the shutdown deadline cut work short. */
+int cw_server_run(cw_server_t *server);
+/* cw_server_stop asks the server to stop gracefully; thread- and async-signal-safe. */
+void cw_server_stop(cw_server_t *server);
+/* cw_server_is_stopping reports whether a stop was requested. */
+int cw_server_is_stopping(const cw_server_t *server);
+/* cw_server_free releases the server after cw_server_run returned. */
+void cw_server_free(cw_server_t *server);
+/* cw_server_worker returns worker |i| (valid while running); for tests and metrics. */
+size_t cw_server_num_workers(const cw_server_t *server);
+
+/* cw_worker_of returns the worker serving |req|. */
+cw_worker_t *cw_worker_of(h2o_req_t *req);
+/* cw_worker_hold / cw_worker_release count asynchronous work that must end
+ * before a graceful stop completes. Worker thread only. */
+void cw_worker_hold(cw_worker_t *worker);
+void cw_worker_release(cw_worker_t *worker);
+
+/* cw_async_t tracks a request answered later. Embed it in the work's state.
+ * |req| becomes NULL if the client goes away first (HTTP/2 RST_STREAM, a
+ * closed HTTP/1 connection), so check it before responding. */
+typedef struct st_cw_async_t {
+    h2o_req_t *req; /* NULL once the client went away or the request was taken */
+    cw_worker_t *worker;
+    struct st_cw_async_anchor_t *_anchor;
+} cw_async_t;
+
+/* cw_async_begin ties |async| to |req| and holds the worker. */
+void cw_async_begin(cw_async_t *async, h2o_req_t *req);
+/* cw_async_take detaches and returns the request to respond to, or NULL when
+ * the client went away. Call it once, then respond at once with cw_respond*. */
+h2o_req_t *cw_async_take(cw_async_t *async);
+/* cw_async_end releases the worker hold (detaching first if not taken). */
+void cw_async_end(cw_async_t *async);
+
+/* cw_add_header adds a response header, copying name and value into req->pool. */
+void cw_add_header(h2o_req_t *req, const char *name, const char *value);
+/* cw_respond sends a complete response; copies |body| into req->pool and sets
+ * Content-Length. |content_type| may be NULL. */
+void cw_respond(h2o_req_t *req, int status, const char *content_type, const char *body, size_t body_len);
+/* cw_respond_json sends |json| with Content-Type: application/json. */
+void cw_respond_json(h2o_req_t *req, int status, const char *json, size_t json_len);
+/* cw_respond_error sends {"error":"<code>","detail":"<detail>"} (detail omitted
+ * when NULL), escaping both. */
+void cw_respond_error(h2o_req_t *req, int status, const char *code, const char *detail);
+
+/* cw_req_header returns the value of request header |name| (lower-case) or an
+ * iovec with base NULL. Borrows. */
+h2o_iovec_t cw_req_header(h2o_req_t *req, const char *name, size_t name_len);
+
+/* cw_reason_phrase returns the standard reason phrase of |status|. */
+const char *cw_reason_phrase(int status);
+
+#endif
