@@ -1,7 +1,153 @@
-/* clay-function: placeholder until the serve skeleton lands. */
+/*
+ * clay-function: the Cloud Run service (serve, the default) and its
+ * command-line subcommands (send, redrive).
+ */
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include "cw/http.h"
+#include "cw/log.h"
+#include "cw/metrics.h"
+#include "cw/server.h"
+#include "app.h"
+#include "config.h"
+#include "store.h"
+
+#define CW_VERSION "0.1.0"
+
+static void usage(FILE *fp)
 {
-    puts("clay-function");
+    fputs("usage: clay-function [serve]            run the HTTP service (default)\n"
+          "       clay-function send --help        send rows into Clay table webhooks\n"
+          "       clay-function redrive --help     finish pending events; list dead letters\n"
+          "       clay-function --version\n\n"
+          "Endpoints: POST /api/clay/enriched, POST /api/clay/rows, POST /internal/redrive,\n"
+          "           GET /healthz, GET /readyz, GET /metrics\n\n",
+          fp);
+    cw_config_print_help(fp);
+}
+
+static int on_healthz(cw_worker_t *worker, h2o_req_t *req, void *data)
+{
+    cw_respond_json(req, 200, H2O_STRLIT("{\"status\":\"ok\"}"));
     return 0;
+}
+
+static int on_readyz(cw_worker_t *worker, h2o_req_t *req, void *data)
+{
+    cw_app_t *app = data;
+    if (atomic_load(&app->ready)) {
+        cw_respond_json(req, 200, H2O_STRLIT("{\"status\":\"ready\"}"));
+    } else {
+        cw_add_header(req, "retry-after", "1");
+        cw_respond_error(req, 503, "not_ready", "the store is not usable yet");
+    }
+    return 0;
+}
+
+static int on_metrics(cw_worker_t *worker, h2o_req_t *req, void *data)
+{
+    cw_buf_t out = CW_BUF_INIT;
+    cw_metrics_render(&out);
+    cw_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.base != NULL ? out.base : "", out.len);
+    cw_buf_free(&out);
+    return 0;
+}
+
+static int on_not_found(cw_worker_t *worker, h2o_req_t *req, void *data)
+{
+    cw_respond_error(req, 404, "not_found", "no such endpoint");
+    return 0;
+}
+
+static int serve(void)
+{
+    static cw_app_t app;
+    char err[512];
+    int rc = 1;
+    cw_server_t *server = NULL;
+
+    if (cw_config_load(&app.cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "clay-function: %s\n", err);
+        return 2;
+    }
+    static const cw_severity_t sev[] = {CW_LOG_DEBUG, CW_LOG_INFO, CW_LOG_WARNING, CW_LOG_ERROR};
+    cw_log_set_min_severity(sev[app.cfg.log_level]);
+    cw_log_set_project(app.cfg.project);
+    if (app.cfg.webhook_secrets == NULL) {
+        cw_log(CW_LOG_WARNING, NULL, 0,
+               "ALLOW_UNAUTHENTICATED=1 and no CLAY_WEBHOOK_SECRET: every callback is accepted unauthenticated", NULL, 0);
+    }
+
+    if ((app.http = cw_http_new()) == NULL) {
+        fprintf(stderr, "clay-function: cannot initialise the HTTP client\n");
+        return 1;
+    }
+    if ((app.store = cw_store_open(app.cfg.store_url, app.http, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "clay-function: STORE_URL: %s\n", err);
+        rc = 2;
+        goto Exit;
+    }
+
+    cw_server_options_t opts = {
+        .host = app.cfg.bind_address,
+        .port = app.cfg.port,
+        .num_workers = app.cfg.workers,
+        .max_body_bytes = app.cfg.max_body_bytes,
+        .request_timeout_ms = app.cfg.request_timeout_ms,
+        .shutdown_timeout_ms = app.cfg.shutdown_timeout_ms,
+        .handle_signals = 1,
+        .data = &app,
+    };
+    server = cw_server_new(&opts);
+    cw_server_route(server, "/healthz", on_healthz, &app);
+    cw_server_route(server, "/readyz", on_readyz, &app);
+    cw_server_route(server, "/metrics", on_metrics, &app);
+    cw_server_route(server, "/", on_not_found, &app);
+    if (cw_server_listen(server) != 0) {
+        goto Exit;
+    }
+    atomic_store(&app.ready, 1);
+    cw_log(CW_LOG_INFO, NULL, 0, "listening",
+           (cw_log_field_t[]){CW_LF_STR("address", app.cfg.bind_address), CW_LF_INT("port", cw_server_port(server)),
+                              CW_LF_INT("workers", cw_server_num_workers(server)), CW_LF_STR("store", app.store->url),
+                              CW_LF_STR("version", CW_VERSION)},
+           5);
+    rc = cw_server_run(server);
+    cw_log(CW_LOG_INFO, NULL, 0, rc == 0 ? "stopped" : "stopped at the shutdown deadline", NULL, 0);
+    if (rc != 0) {
+        /* Work is still running on worker threads: leave without tearing shared state down under them. */
+        fflush(stdout);
+        _exit(0);
+    }
+
+Exit:
+    cw_server_free(server);
+    if (app.store != NULL) {
+        cw_store_close(app.store);
+    }
+    cw_http_free(app.http);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : "serve";
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("clay-function %s (%s)\n", CW_VERSION, cw_http_version());
+        return 0;
+    }
+    if (strcmp(cmd, "serve") == 0) {
+        if (argc > 2) {
+            fprintf(stderr, "clay-function serve: takes no arguments (configuration is from the environment; see --help)\n");
+            return 2;
+        }
+        return serve();
+    }
+    fprintf(stderr, "clay-function: unknown command '%s' (see clay-function --help)\n", cmd);
+    return 2;
 }

@@ -42,8 +42,7 @@ int cw_env_u64(cw_env_t *env, const char *name, uint64_t def, uint64_t min, uint
         return 0;
     }
     if (cw_parse_u64(v, strlen(v), min, max, out) != 0) {
-        return cw_env_fail(env, name, "must be a whole number from %llu to %llu", (unsigned long long)min,
-                           (unsigned long long)max);
+        return cw_env_fail(env, name, "must be a whole number from %llu to %llu", (unsigned long long)min, (unsigned long long)max);
     }
     return 0;
 }

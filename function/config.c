@@ -1,0 +1,167 @@
+/*
+ * config.c: every environment variable clay-function reads, with its default,
+ * its validation and its line in --help. The table below is the one place a
+ * variable is documented; README.md copies it.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include "cw/env.h"
+#include "config.h"
+
+typedef struct st_var_doc_t {
+    const char *name, *def, *help;
+} var_doc_t;
+
+static const var_doc_t vars[] = {
+    {"PORT", "8080", "TCP port to listen on (0 picks a free one; the log line \"listening\" names it)"},
+    {"BIND_ADDRESS", "0.0.0.0", "IPv4 address to bind"},
+    {"WORKERS", "CPUs available", "event-loop threads"},
+    {"MAX_BODY_BYTES", "1048576", "largest accepted request body; larger gets 413"},
+    {"REQUEST_TIMEOUT_MS", "10000", "deadline for a request's headers and body, and keep-alive idle time"},
+    {"SHUTDOWN_TIMEOUT_MS", "7500", "after SIGTERM, how long in-flight work may take before exit"},
+    {"CLAY_WEBHOOK_SECRET", "(required)", "comma-separated secrets; several allow rotation; whsec_ secrets for Standard Webhooks"},
+    {"AUTH_SCHEMES", "all", "enabled schemes: static, hmac, standard (comma-separated) or all"},
+    {"SIGNATURE_TOLERANCE_S", "300", "Standard Webhooks timestamp tolerance, both ways"},
+    {"ALLOW_UNAUTHENTICATED", "0", "1 lets the service start without secrets (accepts anything; logs a WARNING)"},
+    {"IDEMPOTENCY_FIELDS", "(none)", "body fields forming the idempotency key when no Idempotency-Key/webhook-id header"},
+    {"STORE_URL", "file:./data", "file:DIR, gs://bucket/prefix, azblob://account/container/prefix, s3://bucket/prefix"},
+    {"STORE_PREFIX", "(none)", "extra prefix for every object name, e.g. prod/"},
+    {"LEASE_S", "30", "how long an event is owned by the instance processing it"},
+    {"REDRIVE_MAX_BACKOFF_S", "3600", "cap of the doubling wait between redrive attempts of one event"},
+    {"OUTREACH_MIN_SCORE", "80", "icp_score from which a lead with an email goes to outreach"},
+    {"NURTURE_MIN_SCORE", "50", "icp_score from which a lead goes to nurture"},
+    {"SLACK_MIN_SCORE", "90", "icp_score from which Slack is notified"},
+    {"OUTREACH_WEBHOOK_URL", "(off)", "sink for outreach leads"},
+    {"NURTURE_WEBHOOK_URL", "(off)", "sink for nurture leads"},
+    {"ZAPIER_WEBHOOK_URL", "(off)", "sink for every outreach and nurture lead"},
+    {"SLACK_WEBHOOK_URL", "(off)", "Slack incoming webhook for hot leads"},
+    {"SINK_TIMEOUT_MS", "5000", "timeout of one delivery attempt"},
+    {"DELIVERY_DEADLINE_MS", "8000", "inline retry budget before a callback is answered 202 and left to redrive"},
+    {"REDRIVE_TOKEN", "(off)", "bearer token of POST /internal/redrive"},
+    {"RELAY_TOKEN", "(off)", "bearer token of POST /api/clay/rows"},
+    {"CLAY_WEBHOOK_URLS", "(off)", "Clay table webhook URLs, comma-separated, used in order (rotation)"},
+    {"CLAY_WEBHOOK_AUTH", "(none)", "token sent to Clay as x-clay-webhook-auth"},
+    {"CLAY_WEBHOOK_LIMIT", "50000", "submissions per Clay webhook URL before rotating"},
+    {"CLAY_RATE", "10", "rows per second sent to Clay"},
+    {"CLAY_BURST", "20", "burst of rows sent to Clay"},
+    {"LOG_LEVEL", "info", "debug, info, warning or error"},
+    {"LOG_PII", "0", "1 allows email addresses in logs"},
+    {"GOOGLE_CLOUD_PROJECT", "(none)", "project id for trace correlation in logs"},
+    {"GOOGLE_OAUTH_ACCESS_TOKEN", "(metadata server)", "GCS bearer token; else the metadata server's"},
+    {"GCE_METADATA_HOST", "169.254.169.254", "metadata server host"},
+    {"STORAGE_EMULATOR_HOST", "(none)", "GCS emulator endpoint (as Google's client libraries)"},
+    {"AZURE_STORAGE_CONNECTION_STRING", "(none)", "Azure Shared Key credentials (UseDevelopmentStorage=true for Azurite)"},
+    {"AWS_ACCESS_KEY_ID", "(none)", "S3 credentials (with AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL)"},
+    {"SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt", "CA bundle for outbound TLS"},
+};
+
+void cw_config_print_help(FILE *fp)
+{
+    fputs("Environment variables (all validated at start; a bad value exits 2 naming the variable):\n", fp);
+    for (size_t i = 0; i != sizeof(vars) / sizeof(vars[0]); ++i) {
+        fprintf(fp, "  %-32s default %s\n      %s\n", vars[i].name, vars[i].def, vars[i].help);
+    }
+}
+
+int cw_config_load(cw_config_t *cfg, char *err, size_t err_size)
+{
+    static const char *const levels[] = {"debug", "info", "warning", "error", NULL};
+    cw_env_t env = {{0}, 0};
+    uint64_t v;
+    *cfg = (cw_config_t){0};
+
+    cfg->bind_address = cw_env_str("BIND_ADDRESS", "0.0.0.0");
+    if (cw_env_u64(&env, "PORT", 8080, 0, 65535, &v) == 0) {
+        cfg->port = (uint16_t)v;
+    }
+    if (cw_env_u64(&env, "WORKERS", 0, 0, 256, &v) == 0) {
+        cfg->workers = (size_t)v;
+    }
+    if (cw_env_u64(&env, "MAX_BODY_BYTES", 1048576, 64, 64 * 1048576, &v) == 0) {
+        cfg->max_body_bytes = (size_t)v;
+    }
+    cw_env_u64(&env, "REQUEST_TIMEOUT_MS", 10000, 100, 3600000, &cfg->request_timeout_ms);
+    cw_env_u64(&env, "SHUTDOWN_TIMEOUT_MS", 7500, 0, 60000, &cfg->shutdown_timeout_ms);
+
+    cfg->webhook_secrets = cw_env_str("CLAY_WEBHOOK_SECRET", NULL);
+    cfg->auth_schemes = cw_env_str("AUTH_SCHEMES", "all");
+    cw_env_u64(&env, "SIGNATURE_TOLERANCE_S", 300, 1, 7 * 86400, &cfg->signature_tolerance_s);
+    cw_env_bool(&env, "ALLOW_UNAUTHENTICATED", 0, &cfg->allow_unauthenticated);
+    if (cfg->webhook_secrets == NULL && !cfg->allow_unauthenticated) {
+        cw_env_fail(&env, "CLAY_WEBHOOK_SECRET",
+                    "not set: the service refuses to start unauthenticated (set it, or ALLOW_UNAUTHENTICATED=1 for local tests)");
+    }
+
+    cfg->idempotency_fields = cw_env_str("IDEMPOTENCY_FIELDS", NULL);
+    cfg->k_service = cw_env_str("K_SERVICE", NULL);
+    cfg->store_url = cw_env_str("STORE_URL", NULL);
+    if (cfg->store_url == NULL) {
+        if (cfg->k_service != NULL) {
+            cw_env_fail(&env, "STORE_URL",
+                        "not set on Cloud Run (K_SERVICE is set): instances need a shared store such as gs://bucket/prefix; "
+                        "a local directory would lose events and miss duplicates across instances");
+        }
+        cfg->store_url = "file:./data";
+    }
+    cfg->store_prefix = cw_env_str("STORE_PREFIX", "");
+    if (cfg->store_prefix[0] != '\0') {
+        size_t n = strlen(cfg->store_prefix);
+        if (cfg->store_prefix[n - 1] != '/' || cfg->store_prefix[0] == '/' ||
+            strspn(cfg->store_prefix, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") != n) {
+            cw_env_fail(&env, "STORE_PREFIX",
+                        "must be letters, digits, '.', '_', '-' and '/', end with '/' and not start with '/'");
+        }
+    }
+    cw_env_u64(&env, "LEASE_S", 30, 1, 86400, &cfg->lease_s);
+    cw_env_u64(&env, "REDRIVE_MAX_BACKOFF_S", 3600, 1, 7 * 86400, &cfg->redrive_max_backoff_s);
+
+    cw_env_u64(&env, "OUTREACH_MIN_SCORE", 80, 0, 100, &cfg->outreach_min_score);
+    cw_env_u64(&env, "NURTURE_MIN_SCORE", 50, 0, 100, &cfg->nurture_min_score);
+    cw_env_u64(&env, "SLACK_MIN_SCORE", 90, 0, 100, &cfg->slack_min_score);
+    if (!env.failed && cfg->nurture_min_score > cfg->outreach_min_score) {
+        cw_env_fail(&env, "NURTURE_MIN_SCORE", "must not exceed OUTREACH_MIN_SCORE (%llu)",
+                    (unsigned long long)cfg->outreach_min_score);
+    }
+    cw_env_url(&env, "OUTREACH_WEBHOOK_URL", NULL, &cfg->outreach_url);
+    cw_env_url(&env, "NURTURE_WEBHOOK_URL", NULL, &cfg->nurture_url);
+    cw_env_url(&env, "ZAPIER_WEBHOOK_URL", NULL, &cfg->zapier_url);
+    cw_env_url(&env, "SLACK_WEBHOOK_URL", NULL, &cfg->slack_url);
+    cw_env_u64(&env, "SINK_TIMEOUT_MS", 5000, 10, 600000, &cfg->sink_timeout_ms);
+    cw_env_u64(&env, "DELIVERY_DEADLINE_MS", 8000, 0, 600000, &cfg->delivery_deadline_ms);
+
+    cfg->redrive_token = cw_env_str("REDRIVE_TOKEN", NULL);
+    cfg->relay_token = cw_env_str("RELAY_TOKEN", NULL);
+    cfg->clay_webhook_urls = cw_env_str("CLAY_WEBHOOK_URLS", NULL);
+    if (cfg->clay_webhook_urls != NULL) {
+        /* Each comma-separated entry must be a URL; check them one by one. */
+        const char *p = cfg->clay_webhook_urls;
+        while (*p != '\0' && !env.failed) {
+            size_t n = strcspn(p, ",");
+            while (n != 0 && (*p == ' ')) {
+                ++p, --n;
+            }
+            if (n != 0 && !((n > 8 && strncasecmp(p, "https://", 8) == 0) || (n > 7 && strncasecmp(p, "http://", 7) == 0))) {
+                cw_env_fail(&env, "CLAY_WEBHOOK_URLS", "every entry must be an http:// or https:// URL");
+            }
+            p += n;
+            if (*p == ',') {
+                ++p;
+            }
+        }
+    }
+    cfg->clay_webhook_auth = cw_env_str("CLAY_WEBHOOK_AUTH", NULL);
+    cw_env_u64(&env, "CLAY_WEBHOOK_LIMIT", 50000, 1, 100000000, &cfg->clay_webhook_limit);
+    cw_env_u64(&env, "CLAY_RATE", 10, 1, 100000, &cfg->clay_rate);
+    cw_env_u64(&env, "CLAY_BURST", 20, 1, 100000, &cfg->clay_burst);
+
+    cw_env_bool(&env, "LOG_PII", 0, &cfg->log_pii);
+    cw_env_enum(&env, "LOG_LEVEL", levels, 1, &cfg->log_level);
+    cfg->project = cw_env_str("GOOGLE_CLOUD_PROJECT", NULL);
+
+    if (env.failed) {
+        snprintf(err, err_size, "%s", env.error);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,489 @@
+/*
+ * server.c: the h2o serving core. One evloop per worker thread, all accepting
+ * from one listening socket (dup'd per worker, so two processes can never
+ * silently share a port the way SO_REUSEPORT would allow).
+ *
+ * Graceful stop: the main thread waits for SIGTERM/SIGINT (blocked in every
+ * thread, taken with sigtimedwait) or cw_server_stop; then every worker closes
+ * its listener, asks h2o to wind connections down (GOAWAY on HTTP/2, no more
+ * keep-alive on HTTP/1) and keeps turning until its live requests and held
+ * work reach zero. The main thread gives up after shutdown_timeout_ms.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "cw/env.h"
+#include "cw/log.h"
+#include "cw/server.h"
+#include "cw/util.h"
+
+struct st_cw_route_t {
+    h2o_handler_t super;
+    cw_handler_fn fn;
+    void *data;
+};
+
+struct st_cw_worker_private_t {
+    h2o_accept_ctx_t accept_ctx;
+    h2o_socket_t *listener;
+    pthread_t tid;
+    atomic_int ready;
+    atomic_int done;
+    cw_loop_msg_t stop_msg;
+};
+
+struct st_cw_server_t {
+    cw_server_options_t opts;
+    char *host;
+    h2o_globalconf_t config;
+    h2o_hostconf_t *hostconf;
+    int listen_fd;
+    uint16_t port;
+    cw_worker_t *workers;
+    size_t num_workers;
+    atomic_int stop_requested;
+};
+
+/* The anchor lives in req->pool; its dispose callback runs when the request's
+ * memory is released (response done or client gone). */
+struct st_cw_async_anchor_t {
+    cw_async_t *async; /* NULL once detached */
+};
+
+struct st_request_anchor_t {
+    cw_worker_t *worker;
+};
+
+static void on_request_disposed(void *p)
+{
+    struct st_request_anchor_t *anchor = p;
+    --anchor->worker->num_requests;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    struct st_cw_route_t *route = (struct st_cw_route_t *)self;
+    cw_worker_t *worker = cw_worker_of(req);
+    struct st_request_anchor_t *anchor = h2o_mem_alloc_shared(&req->pool, sizeof(*anchor), on_request_disposed);
+    anchor->worker = worker;
+    ++worker->num_requests;
+    /* HTTP/2 does not enforce max_request_entity_size with a 413 (it refuses the stream); check here too. */
+    if (req->entity.base != NULL && req->entity.len > worker->server->opts.max_body_bytes) {
+        cw_respond_error(req, 413, "too_large", "the request body exceeds MAX_BODY_BYTES");
+        return 0;
+    }
+    return route->fn(worker, req, route->data);
+}
+
+cw_worker_t *cw_worker_of(h2o_req_t *req)
+{
+    return H2O_STRUCT_FROM_MEMBER(cw_worker_t, ctx, req->conn->ctx);
+}
+
+void cw_worker_hold(cw_worker_t *worker)
+{
+    ++worker->num_holds;
+}
+
+void cw_worker_release(cw_worker_t *worker)
+{
+    --worker->num_holds;
+}
+
+static void on_async_anchor_disposed(void *p)
+{
+    struct st_cw_async_anchor_t *anchor = p;
+    if (anchor->async != NULL) {
+        anchor->async->req = NULL;
+        anchor->async->_anchor = NULL;
+    }
+}
+
+void cw_async_begin(cw_async_t *async, h2o_req_t *req)
+{
+    async->req = req;
+    async->worker = cw_worker_of(req);
+    async->_anchor = h2o_mem_alloc_shared(&req->pool, sizeof(*async->_anchor), on_async_anchor_disposed);
+    async->_anchor->async = async;
+    cw_worker_hold(async->worker);
+}
+
+h2o_req_t *cw_async_take(cw_async_t *async)
+{
+    h2o_req_t *req = async->req;
+    if (async->_anchor != NULL) {
+        async->_anchor->async = NULL;
+        async->_anchor = NULL;
+    }
+    async->req = NULL;
+    return req;
+}
+
+void cw_async_end(cw_async_t *async)
+{
+    cw_async_take(async);
+    if (async->worker != NULL) {
+        cw_worker_release(async->worker);
+        async->worker = NULL;
+    }
+}
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    cw_worker_t *worker = listener->data;
+    if (err != NULL) {
+        return;
+    }
+    /* Accept a bounded batch so one busy listener cannot starve the loop's other work. */
+    for (int i = 0; i != 16; ++i) {
+        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+        if (sock == NULL) {
+            break;
+        }
+        h2o_accept(&worker->_priv->accept_ctx, sock);
+    }
+}
+
+static void close_listener(cw_worker_t *worker)
+{
+    if (worker->_priv->listener != NULL) {
+        h2o_socket_read_stop(worker->_priv->listener);
+        h2o_socket_close(worker->_priv->listener);
+        worker->_priv->listener = NULL;
+    }
+}
+
+/* on_stop_msg only wakes the loop; worker_main sees stop_requested when the iteration ends. */
+static void on_stop_msg(cw_loop_msg_t *msg)
+{
+}
+
+static void *worker_main(void *arg)
+{
+    cw_worker_t *worker = arg;
+    cw_server_t *server = worker->server;
+
+    h2o_context_init(&worker->ctx, h2o_evloop_create(), &server->config);
+    cw_loop_init_with(&worker->loop, worker->ctx.loop);
+    worker->_priv->accept_ctx = (h2o_accept_ctx_t){.ctx = &worker->ctx, .hosts = server->config.hosts};
+
+    int fd = dup(server->listen_fd);
+    if (fd == -1) {
+        perror("dup");
+        abort();
+    }
+    worker->_priv->listener = h2o_evloop_socket_create(worker->ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+    worker->_priv->listener->data = worker;
+
+    if (server->opts.on_worker_start != NULL) {
+        server->opts.on_worker_start(worker, server->opts.data);
+    }
+    if (!atomic_load(&server->stop_requested)) {
+        h2o_socket_read_start(worker->_priv->listener, on_accept);
+    }
+    atomic_store(&worker->_priv->ready, 1);
+
+    int shutdown_started = 0;
+    for (;;) {
+        if (atomic_load(&server->stop_requested) && !shutdown_started) {
+            shutdown_started = 1;
+            worker->stopping = 1;
+            close_listener(worker);
+            h2o_context_request_shutdown(&worker->ctx);
+        }
+        if (shutdown_started && worker->num_requests == 0 && worker->num_holds == 0) {
+            break;
+        }
+        /* While stopping, wake regularly: the last request may end inside h2o without an event of ours. */
+        if (h2o_evloop_run(worker->ctx.loop, shutdown_started ? 50 : INT32_MAX) != 0 && errno != EINTR) {
+            perror("h2o_evloop_run");
+            abort();
+        }
+    }
+
+    if (server->opts.on_worker_stop != NULL) {
+        server->opts.on_worker_stop(worker, server->opts.data);
+    }
+    close_listener(worker);
+    atomic_store(&worker->_priv->done, 1);
+    return NULL;
+}
+
+cw_server_t *cw_server_new(const cw_server_options_t *opts)
+{
+    cw_server_t *server = cw_calloc(1, sizeof(*server));
+    server->opts = *opts;
+    server->host = cw_strdup(opts->host != NULL ? opts->host : "0.0.0.0");
+    if (server->opts.num_workers == 0) {
+        server->opts.num_workers = cw_env_cpus();
+    }
+    if (server->opts.max_body_bytes == 0) {
+        server->opts.max_body_bytes = 1024 * 1024;
+    }
+    if (server->opts.request_timeout_ms == 0) {
+        server->opts.request_timeout_ms = 10000;
+    }
+    if (server->opts.shutdown_timeout_ms == 0) {
+        server->opts.shutdown_timeout_ms = 7500;
+    }
+    server->listen_fd = -1;
+
+    h2o_config_init(&server->config);
+    server->config.server_name = h2o_iovec_init(H2O_STRLIT("clay-webhooks"));
+    server->config.max_request_entity_size = server->opts.max_body_bytes;
+    server->config.http1.req_timeout = server->opts.request_timeout_ms;
+    server->config.http2.idle_timeout = server->opts.request_timeout_ms;
+    server->config.http1.upgrade_to_http2 = 1;
+    server->hostconf = h2o_config_register_host(&server->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    return server;
+}
+
+void cw_server_route(cw_server_t *server, const char *path, cw_handler_fn fn, void *data)
+{
+    h2o_pathconf_t *pathconf = h2o_config_register_path(server->hostconf, path, 0);
+    struct st_cw_route_t *route = (struct st_cw_route_t *)h2o_create_handler(pathconf, sizeof(*route));
+    route->super.on_req = on_req;
+    route->fn = fn;
+    route->data = data;
+}
+
+int cw_server_listen(cw_server_t *server)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(server->opts.port)};
+    if (inet_pton(AF_INET, server->host, &addr.sin_addr) != 1) {
+        cw_logf(CW_LOG_ERROR, "cannot listen: %s is not an IPv4 address", server->host);
+        return -1;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        cw_logf(CW_LOG_ERROR, "socket: %s", strerror(errno));
+        return -1;
+    }
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, 1024) != 0) {
+        cw_logf(CW_LOG_ERROR, "cannot listen on %s:%u: %s", server->host, (unsigned)server->opts.port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    socklen_t len = sizeof(addr);
+    getsockname(fd, (struct sockaddr *)&addr, &len);
+    server->port = ntohs(addr.sin_port);
+    server->listen_fd = fd;
+    return 0;
+}
+
+uint16_t cw_server_port(const cw_server_t *server)
+{
+    return server->port;
+}
+
+size_t cw_server_num_workers(const cw_server_t *server)
+{
+    return server->opts.num_workers;
+}
+
+static void wake_workers(cw_server_t *server)
+{
+    for (size_t i = 0; i != server->num_workers; ++i) {
+        cw_worker_t *worker = &server->workers[i];
+        worker->_priv->stop_msg.cb = on_stop_msg;
+        cw_loop_post(&worker->loop, &worker->_priv->stop_msg);
+    }
+}
+
+int cw_server_run(cw_server_t *server)
+{
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    if (server->opts.handle_signals) {
+        pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    server->num_workers = server->opts.num_workers;
+    server->workers = cw_calloc(server->num_workers, sizeof(*server->workers));
+    for (size_t i = 0; i != server->num_workers; ++i) {
+        cw_worker_t *worker = &server->workers[i];
+        worker->server = server;
+        worker->index = i;
+        worker->_priv = cw_calloc(1, sizeof(*worker->_priv));
+        pthread_create(&worker->_priv->tid, NULL, worker_main, worker);
+    }
+    /* Workers own their loops from here on; wait until each can take a stop message. */
+    for (size_t i = 0; i != server->num_workers; ++i) {
+        while (!atomic_load(&server->workers[i]._priv->ready)) {
+            usleep(1000);
+        }
+    }
+
+    /* Wait for a stop request. */
+    while (!atomic_load(&server->stop_requested)) {
+        if (server->opts.handle_signals) {
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            int sig = sigtimedwait(&sigs, NULL, &ts);
+            if (sig == SIGTERM || sig == SIGINT) {
+                cw_log(CW_LOG_INFO, NULL, 0, "shutting down",
+                       (cw_log_field_t[]){CW_LF_STR("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT")}, 1);
+                atomic_store(&server->stop_requested, 1);
+            }
+        } else {
+            usleep(50 * 1000);
+        }
+    }
+    uint64_t deadline = cw_now_ms() + server->opts.shutdown_timeout_ms;
+    wake_workers(server);
+
+    int cut_short = 0;
+    for (size_t i = 0; i != server->num_workers; ++i) {
+        cw_worker_t *worker = &server->workers[i];
+        while (!atomic_load(&worker->_priv->done) && cw_now_ms() < deadline) {
+            usleep(5 * 1000);
+        }
+        if (!atomic_load(&worker->_priv->done)) {
+            cut_short = 1;
+        }
+    }
+    if (cut_short) {
+        cw_log(CW_LOG_WARNING, NULL, 0, "shutdown deadline reached with work in flight", NULL, 0);
+        return 1;
+    }
+    for (size_t i = 0; i != server->num_workers; ++i) {
+        pthread_join(server->workers[i]._priv->tid, NULL);
+    }
+    return 0;
+}
+
+void cw_server_stop(cw_server_t *server)
+{
+    atomic_store(&server->stop_requested, 1);
+}
+
+int cw_server_is_stopping(const cw_server_t *server)
+{
+    return atomic_load(&((cw_server_t *)server)->stop_requested);
+}
+
+void cw_server_free(cw_server_t *server)
+{
+    if (server == NULL) {
+        return;
+    }
+    /* Workers that finished were joined; their loops and contexts go with the process. */
+    if (server->listen_fd != -1) {
+        close(server->listen_fd);
+    }
+    free(server->host);
+    /* h2o_config_dispose would also run handler dispose callbacks; the process is ending anyway. */
+    free(server);
+}
+
+void cw_add_header(h2o_req_t *req, const char *name, const char *value)
+{
+    size_t name_len = strlen(name), value_len = strlen(value);
+    h2o_iovec_t n = h2o_strdup(&req->pool, name, name_len), v = h2o_strdup(&req->pool, value, value_len);
+    h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1, NULL, v.base, v.len);
+}
+
+void cw_respond(h2o_req_t *req, int status, const char *content_type, const char *body, size_t body_len)
+{
+    req->res.status = status;
+    req->res.reason = cw_reason_phrase(status);
+    req->res.content_length = body_len;
+    if (content_type != NULL) {
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
+    }
+    /* h2o_send_inline copies the body into the pool. */
+    h2o_send_inline(req, body, body_len);
+}
+
+void cw_respond_json(h2o_req_t *req, int status, const char *json, size_t json_len)
+{
+    cw_respond(req, status, "application/json", json, json_len);
+}
+
+void cw_respond_error(h2o_req_t *req, int status, const char *code, const char *detail)
+{
+    cw_buf_t b = CW_BUF_INIT;
+    cw_buf_appends(&b, "{\"error\":");
+    cw_json_quote(&b, code, strlen(code));
+    if (detail != NULL) {
+        cw_buf_appends(&b, ",\"detail\":");
+        cw_json_quote(&b, detail, strlen(detail));
+    }
+    cw_buf_appends(&b, "}");
+    cw_respond_json(req, status, b.base, b.len);
+    cw_buf_free(&b);
+}
+
+h2o_iovec_t cw_req_header(h2o_req_t *req, const char *name, size_t name_len)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, name, name_len, -1);
+    if (i == -1) {
+        return h2o_iovec_init(NULL, 0);
+    }
+    return req->headers.entries[i].value;
+}
+
+const char *cw_reason_phrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 410:
+        return "Gone";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Status";
+    }
+}
