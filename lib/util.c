@@ -69,6 +69,7 @@ void cw_buf_reserve(cw_buf_t *buf, size_t extra)
         cap *= 2;
     }
     buf->base = cw_realloc(buf->base, cap);
+    buf->base[buf->len] = '\0';
     buf->cap = cap;
 }
 
