@@ -11,6 +11,7 @@
 #include "cw/server.h"
 #include "app.h"
 #include "config.h"
+#include "receiver.h"
 #include "store.h"
 
 #define CW_VERSION "0.1.0"
@@ -89,6 +90,12 @@ static int serve(void)
         goto Exit;
     }
 
+    if ((app.receiver = cw_receiver_new(&app.cfg, app.store, app.http, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "clay-function: %s\n", err);
+        rc = 2;
+        goto Exit;
+    }
+
     cw_server_options_t opts = {
         .host = app.cfg.bind_address,
         .port = app.cfg.port,
@@ -103,6 +110,7 @@ static int serve(void)
     cw_server_route(server, "/healthz", on_healthz, &app);
     cw_server_route(server, "/readyz", on_readyz, &app);
     cw_server_route(server, "/metrics", on_metrics, &app);
+    cw_server_route(server, "/api/clay/enriched", cw_receiver_handle, app.receiver);
     cw_server_route(server, "/", on_not_found, &app);
     if (cw_server_listen(server) != 0) {
         goto Exit;
@@ -123,6 +131,7 @@ static int serve(void)
 
 Exit:
     cw_server_free(server);
+    cw_receiver_free(app.receiver);
     if (app.store != NULL) {
         cw_store_close(app.store);
     }

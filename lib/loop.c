@@ -48,6 +48,7 @@ void cw_loop_dispose(cw_loop_t *loop, int destroy_evloop)
     free(loop->slots);
     h2o_multithread_unregister_receiver(loop->queue, &loop->receiver);
     h2o_multithread_destroy_queue(loop->queue);
+    free(loop->queue); /* h2o 2.2.5's evloop flavour closes the queue's pipe but does not free it */
     if (destroy_evloop) {
         h2o_evloop_destroy(loop->h2o);
     }

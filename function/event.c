@@ -1,0 +1,776 @@
+/*
+ * event.c: the event lifecycle (see event.h for the object names and why each
+ * step is safe to crash in). One event_op_t per callback or redrive of one
+ * event walks these steps, each a store operation completing on the loop:
+ *
+ *   submit:  done? -> pending -> create record --exists--> read record
+ *                                     |                         | claim ours: own it
+ *                                     v                         v
+ *                                   own it               inspect (done? lease?)
+ *   resume:  read record (absent: clear a stale pending marker) -> inspect
+ *   inspect: done -> duplicate; lease running -> in progress; else take over
+ *            with leases/<id>/<n+1>, then read sent/ and failed/ markers
+ *   own it:  deliver the unsettled sinks in parallel -> sent/ or failed/
+ *            markers -> done/<id> -> delete pending/<id>
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include "cw/log.h"
+#include "cw/metrics.h"
+#include "cw/util.h"
+#include "event.h"
+
+#define NAME_MAX_LEN 600
+
+typedef struct st_event_op_t event_op_t;
+
+typedef struct st_sink_slot_t {
+    event_op_t *op;
+    size_t index;
+    int status; /* last HTTP status seen, 0 for transport errors */
+} sink_slot_t;
+
+struct st_event_op_t {
+    const cw_engine_t *engine;
+    cw_loop_t *loop;
+    cw_event_cb cb;
+    void *data;
+    int resume;
+    char id[65];
+    char claim[33];
+    char stored_claim[33]; /* the claim of the record found in the store */
+    uint64_t started_ms;
+    char *record_json; /* what submit writes to events/<id> */
+    char *route;
+    size_t num_sinks;
+    char *sink_names[CW_EVENT_MAX_SINKS];
+    cw_sink_state_t states[CW_EVENT_MAX_SINKS];
+    sink_slot_t slots[CW_EVENT_MAX_SINKS];
+    char *payload_json;
+    char *slack_json;
+    int resumed;
+    unsigned lease_n;
+    int64_t lease_until_ms;
+    int64_t record_lease_until_ms;
+    size_t outstanding;
+    int markers_unreadable;
+};
+
+/* metrics: deliveries by sink and result */
+static const char *const sink_names_all[] = {"outreach", "nurture", "zapier", "slack"};
+static cw_counter_t *delivery_counters[4][3];
+static cw_counter_t *event_counters[6];
+static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
+
+static void init_metrics(void)
+{
+    static const char *const results[] = {"pending", "delivered", "failed"};
+    char labels[128];
+    for (size_t s = 0; s != 4; ++s) {
+        for (size_t r = 0; r != 3; ++r) {
+            snprintf(labels, sizeof(labels), "sink=\"%s\",result=\"%s\"", sink_names_all[s], results[r]);
+            delivery_counters[s][r] = cw_metrics_counter("clay_deliveries_total",
+                                                         "Sink deliveries by sink and result (pending: left to redrive)", labels);
+        }
+    }
+    for (size_t k = 0; k != 6; ++k) {
+        snprintf(labels, sizeof(labels), "outcome=\"%s\"", cw_event_kind_name((cw_event_kind_t)k));
+        event_counters[k] =
+            cw_metrics_counter("clay_event_lifecycles_total", "Event lifecycles run (callbacks and redrives) by outcome", labels);
+    }
+}
+
+int cw_event_sink_index(const char *name)
+{
+    for (size_t s = 0; s != CW_ARRAY_SIZE(sink_names_all); ++s) {
+        if (strcmp(name, sink_names_all[s]) == 0) {
+            return (int)s;
+        }
+    }
+    return -1;
+}
+
+static void count_delivery(const char *sink, cw_sink_state_t state)
+{
+    int s = cw_event_sink_index(sink);
+    if (s >= 0) {
+        cw_counter_inc(delivery_counters[s][state]);
+    }
+}
+
+const char *cw_event_kind_name(cw_event_kind_t kind)
+{
+    switch (kind) {
+    case CW_EVENT_PROCESSED:
+        return "processed";
+    case CW_EVENT_ACCEPTED:
+        return "accepted";
+    case CW_EVENT_DUPLICATE:
+        return "duplicate";
+    case CW_EVENT_IN_PROGRESS:
+        return "in_progress";
+    case CW_EVENT_STORE_UNAVAILABLE:
+        return "store_unavailable";
+    case CW_EVENT_ABSENT:
+        return "absent";
+    }
+    return "unknown";
+}
+
+const char *cw_sink_state_name(cw_sink_state_t state)
+{
+    switch (state) {
+    case CW_SINK_PENDING:
+        return "pending";
+    case CW_SINK_DELIVERED:
+        return "delivered";
+    case CW_SINK_FAILED:
+        return "failed";
+    }
+    return "unknown";
+}
+
+const char *cw_event_sink_url(const cw_config_t *cfg, const char *name)
+{
+    if (strcmp(name, "outreach") == 0) {
+        return cfg->outreach_url;
+    }
+    if (strcmp(name, "nurture") == 0) {
+        return cfg->nurture_url;
+    }
+    if (strcmp(name, "zapier") == 0) {
+        return cfg->zapier_url;
+    }
+    if (strcmp(name, "slack") == 0) {
+        return cfg->slack_url;
+    }
+    return NULL;
+}
+
+static void name_of(char *out, const event_op_t *op, const char *kind, const char *suffix)
+{
+    snprintf(out, NAME_MAX_LEN, "%s%s/%s%s%s", op->engine->cfg->store_prefix, kind, op->id, suffix != NULL ? "/" : "",
+             suffix != NULL ? suffix : "");
+}
+
+static void op_free(event_op_t *op)
+{
+    free(op->record_json);
+    free(op->route);
+    for (size_t i = 0; i != op->num_sinks; ++i) {
+        free(op->sink_names[i]);
+    }
+    free(op->payload_json);
+    free(op->slack_json);
+    free(op);
+}
+
+static void complete(event_op_t *op, cw_event_kind_t kind, const char *detail)
+{
+    cw_event_outcome_t out = {.kind = kind, .id = op->id, .route = op->route, .resumed = op->resumed, .detail = detail};
+    if (kind == CW_EVENT_PROCESSED || kind == CW_EVENT_ACCEPTED) {
+        out.num_sinks = op->num_sinks;
+        for (size_t i = 0; i != op->num_sinks; ++i) {
+            out.sink_names[i] = op->sink_names[i];
+            out.sink_states[i] = op->states[i];
+        }
+    } else {
+        out.route = NULL;
+    }
+    cw_counter_inc(event_counters[kind]);
+    op->cb(&out, op->data);
+    op_free(op);
+}
+
+static int64_t lease_ms(const event_op_t *op, unsigned n)
+{
+    uint64_t s = op->engine->cfg->lease_s;
+    for (unsigned i = 0; i != n && s < op->engine->cfg->redrive_max_backoff_s; ++i) {
+        s *= 2;
+    }
+    if (n != 0 && s > op->engine->cfg->redrive_max_backoff_s) {
+        s = op->engine->cfg->redrive_max_backoff_s;
+    }
+    return (int64_t)s * 1000;
+}
+
+/* ---- own it: deliveries, markers, done ---- */
+
+static void finish(event_op_t *op);
+
+static void on_marker_written(const cw_store_result_t *res, void *data)
+{
+    sink_slot_t *slot = data;
+    event_op_t *op = slot->op;
+    cw_sink_state_t *state = &op->states[slot->index];
+    if (res->status != CW_STORE_OK && res->status != CW_STORE_EXISTS) {
+        /* The sink has it but we could not record that: redrive will deliver again, and the sink's
+         * Idempotency-Key lets it drop the repeat. */
+        cw_log(CW_LOG_WARNING, NULL, 0, "delivery marker not recorded",
+               (cw_log_field_t[]){CW_LF_STR("event_id", op->id), CW_LF_STR("sink", op->sink_names[slot->index]),
+                                  CW_LF_STR("store", cw_store_status_name(res->status)), CW_LF_STR("detail", res->detail)},
+               4);
+        *state = CW_SINK_PENDING;
+    }
+    count_delivery(op->sink_names[slot->index], *state);
+    if (--op->outstanding == 0) {
+        finish(op);
+    }
+}
+
+static void write_marker(event_op_t *op, size_t i, cw_sink_state_t state, const char *reason)
+{
+    char name[NAME_MAX_LEN], body[256], at[40];
+    cw_format_rfc3339(at, sizeof(at), cw_wall_ms());
+    op->states[i] = state;
+    name_of(name, op, state == CW_SINK_DELIVERED ? "sent" : "failed", op->sink_names[i]);
+    int n = snprintf(body, sizeof(body), "{\"status\":%d,\"at\":\"%s\",\"reason\":\"%s\"}", op->slots[i].status, at, reason);
+    cw_store_create(op->engine->store, op->loop, name, body, (size_t)n, on_marker_written, &op->slots[i]);
+}
+
+static int is_permanent_refusal(int status)
+{
+    return status >= 400 && status < 500 && status != 408 && status != 429;
+}
+
+static void on_delivered(const cw_http_response_t *res, void *data)
+{
+    sink_slot_t *slot = data;
+    event_op_t *op = slot->op;
+    const char *sink = op->sink_names[slot->index];
+    slot->status = res->status;
+    if (res->error == CW_HTTP_OK && res->status >= 200 && res->status < 300) {
+        write_marker(op, slot->index, CW_SINK_DELIVERED, "delivered");
+        return;
+    }
+    if (res->error == CW_HTTP_OK && is_permanent_refusal(res->status)) {
+        cw_log(CW_LOG_WARNING, NULL, 0, "sink refused the delivery: dead letter",
+               (cw_log_field_t[]){CW_LF_STR("event_id", op->id), CW_LF_STR("sink", sink), CW_LF_INT("status", res->status)}, 3);
+        write_marker(op, slot->index, CW_SINK_FAILED, "refused");
+        return;
+    }
+    cw_log(CW_LOG_WARNING, NULL, 0, "delivery not done within the deadline: left to redrive",
+           (cw_log_field_t[]){CW_LF_STR("event_id", op->id), CW_LF_STR("sink", sink), CW_LF_INT("status", res->status),
+                              CW_LF_STR("error", res->error_text), CW_LF_INT("attempts", res->attempts)},
+           5);
+    op->states[slot->index] = CW_SINK_PENDING;
+    count_delivery(sink, CW_SINK_PENDING);
+    if (--op->outstanding == 0) {
+        finish(op);
+    }
+}
+
+static void deliver(event_op_t *op)
+{
+    const cw_config_t *cfg = op->engine->cfg;
+    size_t todo[CW_EVENT_MAX_SINKS], num_todo = 0;
+    for (size_t i = 0; i != op->num_sinks; ++i) {
+        if (op->states[i] == CW_SINK_PENDING) {
+            todo[num_todo++] = i;
+        }
+    }
+    if (num_todo == 0) {
+        finish(op);
+        return;
+    }
+    op->outstanding = num_todo;
+    uint64_t elapsed = cw_now_ms() - op->started_ms;
+    uint64_t budget = cfg->delivery_deadline_ms > elapsed ? cfg->delivery_deadline_ms - elapsed : 0;
+    for (size_t k = 0; k != num_todo; ++k) {
+        size_t i = todo[k];
+        const char *url = cw_event_sink_url(cfg, op->sink_names[i]);
+        if (url == NULL) {
+            /* The sink was configured when the event arrived and is not now: a dead letter, visible in --list-failed. */
+            op->slots[i].status = 0;
+            write_marker(op, i, CW_SINK_FAILED, "sink no longer configured");
+            continue;
+        }
+        const char *body = strcmp(op->sink_names[i], "slack") == 0 && op->slack_json != NULL ? op->slack_json : op->payload_json;
+        char idem[128];
+        snprintf(idem, sizeof(idem), "Idempotency-Key: %s:%s", op->id, op->sink_names[i]);
+        const char *headers[] = {"Content-Type: application/json", idem, "User-Agent: clay-webhooks/0.1"};
+        cw_http_request_t req = {
+            .method = "POST",
+            .url = url,
+            .headers = headers,
+            .num_headers = CW_ARRAY_SIZE(headers),
+            .body = body,
+            .body_len = strlen(body),
+            .timeout_ms = cfg->sink_timeout_ms,
+            .max_response_bytes = 64 * 1024,
+            .max_attempts = budget != 0 ? 10 : 1,
+            .deadline_ms = budget,
+            .backoff_base_ms = 100,
+            .backoff_max_ms = 2000,
+        };
+        cw_http_submit(op->engine->http, op->loop, &req, on_delivered, &op->slots[i]);
+    }
+}
+
+static void on_pending_deleted(const cw_store_result_t *res, void *data)
+{
+    event_op_t *op = data;
+    complete(op, CW_EVENT_PROCESSED, "processed");
+}
+
+static void on_done_written(const cw_store_result_t *res, void *data)
+{
+    event_op_t *op = data;
+    if (res->status != CW_STORE_OK && res->status != CW_STORE_EXISTS) {
+        /* Every sink is settled and marked; redrive will write done/ and clear pending/. */
+        complete(op, CW_EVENT_PROCESSED, "processed; done marker left to redrive");
+        return;
+    }
+    char name[NAME_MAX_LEN];
+    name_of(name, op, "pending", NULL);
+    cw_store_delete(op->engine->store, op->loop, name, on_pending_deleted, op);
+}
+
+static void finish(event_op_t *op)
+{
+    for (size_t i = 0; i != op->num_sinks; ++i) {
+        if (op->states[i] == CW_SINK_PENDING) {
+            complete(op, CW_EVENT_ACCEPTED, "deliveries pending");
+            return;
+        }
+    }
+    cw_buf_t b = CW_BUF_INIT;
+    char at[40];
+    cw_format_rfc3339(at, sizeof(at), cw_wall_ms());
+    cw_buf_appendf(&b, "{\"id\":\"%s\",\"at\":\"%s\",\"deliveries\":{", op->id, at);
+    for (size_t i = 0; i != op->num_sinks; ++i) {
+        cw_buf_appendf(&b, "%s\"%s\":\"%s\"", i == 0 ? "" : ",", op->sink_names[i], cw_sink_state_name(op->states[i]));
+    }
+    cw_buf_appends(&b, "}}");
+    char name[NAME_MAX_LEN];
+    name_of(name, op, "done", NULL);
+    cw_store_create(op->engine->store, op->loop, name, b.base, b.len, on_done_written, op);
+    cw_buf_free(&b);
+}
+
+/* ---- resumed ownership: read the sent/ and failed/ markers first ---- */
+
+static void marker_read_done(event_op_t *op)
+{
+    if (--op->outstanding != 0) {
+        return;
+    }
+    if (op->markers_unreadable) {
+        complete(op, CW_EVENT_STORE_UNAVAILABLE, "could not read delivery markers");
+        return;
+    }
+    deliver(op);
+}
+
+static void on_failed_marker_read(const cw_store_result_t *res, void *data)
+{
+    sink_slot_t *slot = data;
+    if (res->status == CW_STORE_OK) {
+        slot->op->states[slot->index] = CW_SINK_FAILED;
+    } else if (res->status != CW_STORE_NOT_FOUND) {
+        slot->op->markers_unreadable = 1;
+    }
+    marker_read_done(slot->op);
+}
+
+static void on_sent_marker_read(const cw_store_result_t *res, void *data)
+{
+    sink_slot_t *slot = data;
+    event_op_t *op = slot->op;
+    if (res->status == CW_STORE_OK) {
+        op->states[slot->index] = CW_SINK_DELIVERED;
+        marker_read_done(op);
+        return;
+    }
+    if (res->status != CW_STORE_NOT_FOUND) {
+        op->markers_unreadable = 1;
+        marker_read_done(op);
+        return;
+    }
+    char name[NAME_MAX_LEN];
+    name_of(name, op, "failed", op->sink_names[slot->index]);
+    cw_store_get(op->engine->store, op->loop, name, on_failed_marker_read, slot);
+}
+
+static void own_resumed(event_op_t *op)
+{
+    op->resumed = 1;
+    if (op->num_sinks == 0) {
+        finish(op);
+        return;
+    }
+    op->outstanding = op->num_sinks;
+    for (size_t i = 0; i != op->num_sinks; ++i) {
+        char name[NAME_MAX_LEN];
+        name_of(name, op, "sent", op->sink_names[i]);
+        cw_store_get(op->engine->store, op->loop, name, on_sent_marker_read, &op->slots[i]);
+    }
+}
+
+/* ---- inspecting an existing record ---- */
+
+static int parse_record(event_op_t *op, const char *data, size_t len)
+{
+    int ok = 0;
+    cJSON *root = cJSON_ParseWithLength(data, len);
+    if (root == NULL) {
+        goto Exit;
+    }
+    const cJSON *claim = cJSON_GetObjectItemCaseSensitive(root, "claim");
+    const cJSON *lease = cJSON_GetObjectItemCaseSensitive(root, "lease_until_ms");
+    const cJSON *route = cJSON_GetObjectItemCaseSensitive(root, "route");
+    const cJSON *sinks = cJSON_GetObjectItemCaseSensitive(root, "sinks");
+    const cJSON *payload = cJSON_GetObjectItemCaseSensitive(root, "payload");
+    const cJSON *slack = cJSON_GetObjectItemCaseSensitive(root, "slack");
+    if (!cJSON_IsString(claim) || !cJSON_IsNumber(lease) || !cJSON_IsString(route) || !cJSON_IsArray(sinks) ||
+        !cJSON_IsObject(payload) || cJSON_GetArraySize(sinks) > CW_EVENT_MAX_SINKS) {
+        goto Exit;
+    }
+    op->record_lease_until_ms = (int64_t)lease->valuedouble;
+    snprintf(op->stored_claim, sizeof(op->stored_claim), "%s", claim->valuestring);
+    /* The stored record is authoritative: a later callback with the same key may carry another body. */
+    free(op->route);
+    op->route = cw_strdup(route->valuestring);
+    for (size_t i = 0; i != op->num_sinks; ++i) {
+        free(op->sink_names[i]);
+    }
+    op->num_sinks = 0;
+    const cJSON *s;
+    cJSON_ArrayForEach(s, sinks)
+    {
+        if (!cJSON_IsString(s) || cw_event_sink_index(s->valuestring) < 0) {
+            goto Exit;
+        }
+        op->sink_names[op->num_sinks] = cw_strdup(s->valuestring);
+        op->slots[op->num_sinks] = (sink_slot_t){op, op->num_sinks, 0};
+        op->states[op->num_sinks] = CW_SINK_PENDING;
+        ++op->num_sinks;
+    }
+    free(op->payload_json);
+    op->payload_json = cJSON_PrintUnformatted(payload);
+    free(op->slack_json);
+    op->slack_json = cJSON_IsObject(slack) ? cJSON_PrintUnformatted(slack) : NULL;
+    ok = 1;
+Exit:
+    cJSON_Delete(root);
+    return ok;
+}
+
+static void on_lease_created(const cw_store_result_t *res, void *data);
+
+static void take_over(event_op_t *op)
+{
+    unsigned n = op->lease_n + 1;
+    char name[NAME_MAX_LEN], suffix[16], body[160];
+    snprintf(suffix, sizeof(suffix), "%u", n);
+    name_of(name, op, "leases", suffix);
+    op->lease_n = n;
+    op->lease_until_ms = cw_wall_ms() + lease_ms(op, n);
+    int len = snprintf(body, sizeof(body), "{\"claim\":\"%s\",\"lease_until_ms\":%lld,\"n\":%u}", op->claim,
+                       (long long)op->lease_until_ms, n);
+    cw_store_create(op->engine->store, op->loop, name, body, (size_t)len, on_lease_created, op);
+}
+
+static void on_lease_reread(const cw_store_result_t *res, void *data)
+{
+    event_op_t *op = data;
+    if (res->status != CW_STORE_OK) {
+        complete(op, res->status == CW_STORE_NOT_FOUND ? CW_EVENT_IN_PROGRESS : CW_EVENT_STORE_UNAVAILABLE, "lease unreadable");
+        return;
+    }
+    cJSON *root = cJSON_ParseWithLength(res->data, res->data_len);
+    const cJSON *claim = cJSON_GetObjectItemCaseSensitive(root, "claim");
+    int ours = cJSON_IsString(claim) && strcmp(claim->valuestring, op->claim) == 0;
+    cJSON_Delete(root);
+    if (ours) {
+        own_resumed(op); /* our create succeeded although we were told otherwise */
+    } else {
+        complete(op, CW_EVENT_IN_PROGRESS, "another instance took the lease first");
+    }
+}
+
+static void on_lease_created(const cw_store_result_t *res, void *data)
+{
+    event_op_t *op = data;
+    if (res->status == CW_STORE_OK) {
+        own_resumed(op);
+    } else if (res->status == CW_STORE_EXISTS) {
+        char name[NAME_MAX_LEN], suffix[16];
+        snprintf(suffix, sizeof(suffix), "%u", op->lease_n);
+        name_of(name, op, "leases", suffix);
+        cw_store_get(op->engine->store, op->loop, name, on_lease_reread, op);
+    } else {
+        complete(op, CW_EVENT_STORE_UNAVAILABLE, res->detail);
+    }
+}
+
+static void decide_lease(event_op_t *op)
+{
+    int64_t now = cw_wall_ms();
+    int64_t until = op->lease_n != 0 ? op->lease_until_ms : op->record_lease_until_ms;
+    if (now < until) {
+        complete(op, CW_EVENT_IN_PROGRESS, "lease running");
+        return;
+    }
+    take_over(op);
+}
+
+static void on_latest_lease_read(const cw_store_result_t *res, void *data)
+{
+    event_op_t *op = data;
+    if (res->status != CW_STORE_OK) {
+        complete(op, CW_EVENT_STORE_UNAVAILABLE, res->detail);
+        return;
+    }
+    cJSON *root = cJSON_ParseWithLength(res->data, res->data_len);
+    const cJSON *lease = cJSON_GetObjectItemCaseSensitive(root, "lease_until_ms");
+    op->lease_until_ms = cJSON_IsNumber(lease) ? (int64_t)lease->valuedouble : 0;
+    cJSON_Delete(root);
+    decide_lease(op);
+}
+
+static void on_leases_listed(const cw_store_result_t *res, void *data)
+{
+    event_op_t *op = data;
+    if (res->status != CW_STORE_OK) {
+        complete(op, CW_EVENT_STORE_UNAVAILABLE, res->detail);
+        return;
+    }
+    unsigned max_n = 0;
+    for (size_t i = 0; i != res->num_names; ++i) {
+        const char *slash = strrchr(res->names[i], '/');
+        uint64_t n;
+        if (slash != NULL && cw_parse_u64(slash + 1, strlen(slash + 1), 1, 1000000, &n) == 0 && n > max_n) {
+            max_n = (unsigned)n;
+        }
+    }
+    op->lease_n = max_n;
+    if (max_n == 0) {
+        decide_lease(op);
+        return;
+    }
+    char name[NAME_MAX_LEN], suffix[16];
+    snprintf(suffix, sizeof(suffix), "%u", max_n);
+    name_of(name, op, "leases", suffix);
+    cw_store_get(op->engine->store, op->loop, name, on_latest_lease_read, op);
+}
+
+static void on_pending_cleared_after_done(const cw_store_result_t *res, void *data)
+{
+    complete(data, CW_EVENT_DUPLICATE, "already processed");
+}
+
+static void on_done_checked_inspect(const cw_store_result_t *res, void *data)
+{
+    event_op_t *op = data;
+    char name[NAME_MAX_LEN];
+    if (res->status == CW_STORE_OK) {
+        if (op->resume) {
+            /* Redrive found a finished event whose pending marker outlived it. */
+            name_of(name, op, "pending", NULL);
+            cw_store_delete(op->engine->store, op->loop, name, on_pending_cleared_after_done, op);
+        } else {
+            complete(op, CW_EVENT_DUPLICATE, "already processed");
+        }
+        return;
+    }
+    if (res->status != CW_STORE_NOT_FOUND) {
+        complete(op, CW_EVENT_STORE_UNAVAILABLE, res->detail);
+        return;
+    }
+    snprintf(name, sizeof(name), "%sleases/%s/", op->engine->cfg->store_prefix, op->id);
+    cw_store_list(op->engine->store, op->loop, name, 100000, on_leases_listed, op);
+}
+
+static void inspect(event_op_t *op)
+{
+    char name[NAME_MAX_LEN];
+    name_of(name, op, "done", NULL);
+    cw_store_get(op->engine->store, op->loop, name, on_done_checked_inspect, op);
+}
+
+static void on_record_read(const cw_store_result_t *res, void *data)
+{
+    event_op_t *op = data;
+    if (res->status != CW_STORE_OK) {
+        complete(op, CW_EVENT_STORE_UNAVAILABLE, res->status == CW_STORE_NOT_FOUND ? "record vanished" : res->detail);
+        return;
+    }
+    if (!parse_record(op, res->data, res->data_len)) {
+        cw_log(CW_LOG_ERROR, NULL, 0, "unreadable event record", (cw_log_field_t[]){CW_LF_STR("event_id", op->id)}, 1);
+        complete(op, CW_EVENT_STORE_UNAVAILABLE, "unreadable event record");
+        return;
+    }
+    if (strcmp(op->stored_claim, op->claim) == 0) {
+        /* Our create reported "exists" after it had in fact succeeded (a retried write): the event is ours. */
+        own_resumed(op);
+        return;
+    }
+    inspect(op);
+}
+
+/* ---- submit ---- */
+
+static void on_record_created(const cw_store_result_t *res, void *data)
+{
+    event_op_t *op = data;
+    char name[NAME_MAX_LEN];
+    if (res->status == CW_STORE_OK) {
+        deliver(op);
+        return;
+    }
+    if (res->status == CW_STORE_EXISTS) {
+        name_of(name, op, "events", NULL);
+        cw_store_get(op->engine->store, op->loop, name, on_record_read, op);
+        return;
+    }
+    complete(op, CW_EVENT_STORE_UNAVAILABLE, res->detail);
+}
+
+static void on_pending_created(const cw_store_result_t *res, void *data)
+{
+    event_op_t *op = data;
+    if (res->status != CW_STORE_OK && res->status != CW_STORE_EXISTS) {
+        complete(op, CW_EVENT_STORE_UNAVAILABLE, res->detail);
+        return;
+    }
+    char name[NAME_MAX_LEN];
+    name_of(name, op, "events", NULL);
+    cw_store_create(op->engine->store, op->loop, name, op->record_json, strlen(op->record_json), on_record_created, op);
+}
+
+static void on_done_checked_submit(const cw_store_result_t *res, void *data)
+{
+    event_op_t *op = data;
+    if (res->status == CW_STORE_OK) {
+        complete(op, CW_EVENT_DUPLICATE, "already processed");
+        return;
+    }
+    if (res->status != CW_STORE_NOT_FOUND) {
+        complete(op, CW_EVENT_STORE_UNAVAILABLE, res->detail);
+        return;
+    }
+    char name[NAME_MAX_LEN], body[160];
+    int n = snprintf(body, sizeof(body), "{\"id\":\"%s\",\"received_ms\":%lld}", op->id, (long long)cw_wall_ms());
+    name_of(name, op, "pending", NULL);
+    cw_store_create(op->engine->store, op->loop, name, body, (size_t)n, on_pending_created, op);
+}
+
+static event_op_t *op_new(const cw_engine_t *engine, cw_loop_t *loop, const char *id, cw_event_cb cb, void *data)
+{
+    pthread_once(&metrics_once, init_metrics);
+    event_op_t *op = cw_calloc(1, sizeof(*op));
+    op->engine = engine;
+    op->loop = loop;
+    op->cb = cb;
+    op->data = data;
+    op->started_ms = cw_now_ms();
+    snprintf(op->id, sizeof(op->id), "%s", id);
+    uint8_t claim[16];
+    cw_random_bytes(claim, sizeof(claim));
+    cw_hex_encode(op->claim, claim, sizeof(claim));
+    return op;
+}
+
+void cw_event_submit(const cw_engine_t *engine, cw_loop_t *loop, const cw_event_new_t *ev, cw_event_cb cb, void *data)
+{
+    event_op_t *op = op_new(engine, loop, ev->id, cb, data);
+    op->route = cw_strdup(ev->route);
+    op->num_sinks = ev->num_sinks;
+    for (size_t i = 0; i != ev->num_sinks; ++i) {
+        op->sink_names[i] = cw_strdup(ev->sink_names[i]);
+        op->slots[i] = (sink_slot_t){op, i, 0};
+        op->states[i] = CW_SINK_PENDING;
+    }
+    op->payload_json = cw_strdup(ev->payload_json);
+    op->slack_json = ev->slack_json != NULL ? cw_strdup(ev->slack_json) : NULL;
+    op->record_lease_until_ms = ev->received_ms + lease_ms(op, 0);
+
+    cw_buf_t b = CW_BUF_INIT;
+    cw_buf_appendf(&b,
+                   "{\"v\":1,\"id\":\"%s\",\"claim\":\"%s\",\"received_at\":\"%s\",\"received_ms\":%lld,\"lease_until_ms\":%lld,",
+                   op->id, op->claim, ev->received_at, (long long)ev->received_ms, (long long)op->record_lease_until_ms);
+    cw_buf_appendf(&b, "\"route\":\"%s\",\"sinks\":[", ev->route);
+    for (size_t i = 0; i != ev->num_sinks; ++i) {
+        cw_buf_appendf(&b, "%s\"%s\"", i == 0 ? "" : ",", ev->sink_names[i]);
+    }
+    cw_buf_appends(&b, "],\"payload\":");
+    cw_buf_appends(&b, ev->payload_json);
+    if (ev->slack_json != NULL) {
+        cw_buf_appends(&b, ",\"slack\":");
+        cw_buf_appends(&b, ev->slack_json);
+    }
+    cw_buf_appends(&b, ",\"original\":");
+    cw_buf_appends(&b, ev->original_json);
+    cw_buf_appends(&b, "}");
+    op->record_json = cw_buf_release(&b, NULL);
+
+    char name[NAME_MAX_LEN];
+    name_of(name, op, "done", NULL);
+    cw_store_get(engine->store, loop, name, on_done_checked_submit, op);
+}
+
+/* ---- resume ---- */
+
+static void on_stale_pending_deleted(const cw_store_result_t *res, void *data)
+{
+    complete(data, CW_EVENT_ABSENT, "stale pending marker cleared");
+}
+
+static void on_orphan_pending_read(const cw_store_result_t *res, void *data)
+{
+    event_op_t *op = data;
+    if (res->status == CW_STORE_NOT_FOUND) {
+        complete(op, CW_EVENT_ABSENT, "no such event");
+        return;
+    }
+    if (res->status != CW_STORE_OK) {
+        complete(op, CW_EVENT_STORE_UNAVAILABLE, res->detail);
+        return;
+    }
+    cJSON *root = cJSON_ParseWithLength(res->data, res->data_len);
+    const cJSON *received = cJSON_GetObjectItemCaseSensitive(root, "received_ms");
+    int64_t received_ms = cJSON_IsNumber(received) ? (int64_t)received->valuedouble : 0;
+    cJSON_Delete(root);
+    if (cw_wall_ms() - received_ms < lease_ms(op, 0)) {
+        /* A request may be between its pending marker and its record right now. */
+        complete(op, CW_EVENT_IN_PROGRESS, "marker younger than a lease");
+        return;
+    }
+    char name[NAME_MAX_LEN];
+    name_of(name, op, "pending", NULL);
+    cw_store_delete(op->engine->store, op->loop, name, on_stale_pending_deleted, op);
+}
+
+static void on_resume_record_read(const cw_store_result_t *res, void *data)
+{
+    event_op_t *op = data;
+    char name[NAME_MAX_LEN];
+    if (res->status == CW_STORE_NOT_FOUND) {
+        /* The crash fell between pending/ and events/: nothing was acknowledged; clear the marker once it is old. */
+        name_of(name, op, "pending", NULL);
+        cw_store_get(op->engine->store, op->loop, name, on_orphan_pending_read, op);
+        return;
+    }
+    if (res->status != CW_STORE_OK) {
+        complete(op, CW_EVENT_STORE_UNAVAILABLE, res->detail);
+        return;
+    }
+    if (!parse_record(op, res->data, res->data_len)) {
+        complete(op, CW_EVENT_STORE_UNAVAILABLE, "unreadable event record");
+        return;
+    }
+    inspect(op);
+}
+
+void cw_event_resume(const cw_engine_t *engine, cw_loop_t *loop, const char *id, cw_event_cb cb, void *data)
+{
+    event_op_t *op = op_new(engine, loop, id, cb, data);
+    op->resume = 1;
+    char name[NAME_MAX_LEN];
+    name_of(name, op, "events", NULL);
+    cw_store_get(engine->store, loop, name, on_resume_record_read, op);
+}

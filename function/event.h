@@ -1,0 +1,101 @@
+/*
+ * event.h: the event lifecycle on a conditional-write store (DESIGN.md
+ * section 5), shared by the callback receiver and redrive.
+ *
+ *   pending/<id>          create-only marker: redrive must finish this event
+ *   events/<id>           create-only record: lead payloads, route, sinks,
+ *                         received_at, lease_until, a random 128-bit claim
+ *   leases/<id>/<n>       create-only take-over of an expired lease; lease n
+ *                         lasts LEASE_S * 2^n (capped), which is also redrive's backoff
+ *   sent/<id>/<sink>      create-only: the sink acknowledged the delivery
+ *   failed/<id>/<sink>    create-only dead letter: the sink refused it for good
+ *   done/<id>             every sink settled; then pending/<id> is deleted
+ *
+ * Every write is create-only and every step is idempotent, so a crash at any
+ * point leaves either nothing acknowledged or a pending marker that redrive
+ * finishes, and a delivery is repeated only when a crash falls between the
+ * sink's answer and its sent/ marker (sinks get Idempotency-Key: <id>:<sink>
+ * to absorb exactly that).
+ */
+#ifndef CW_EVENT_H
+#define CW_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "cw/http.h"
+#include "cw/loop.h"
+#include "config.h"
+#include "store.h"
+
+#define CW_EVENT_MAX_SINKS 4
+
+typedef struct st_cw_engine_t {
+    const cw_config_t *cfg; /* never NULL */
+    cw_store_t *store;      /* never NULL */
+    cw_http_t *http;        /* never NULL */
+} cw_engine_t;
+
+typedef enum en_cw_event_kind_t {
+    CW_EVENT_PROCESSED,         /* every sink settled (delivered or dead-lettered) */
+    CW_EVENT_ACCEPTED,          /* durably recorded; some deliveries left to redrive */
+    CW_EVENT_DUPLICATE,         /* done/<id> exists: processed before */
+    CW_EVENT_IN_PROGRESS,       /* another owner's lease is running */
+    CW_EVENT_STORE_UNAVAILABLE, /* nothing could be (or was) acknowledged */
+    CW_EVENT_ABSENT,            /* resume only: no such event (a stale pending marker was cleared) */
+} cw_event_kind_t;
+
+typedef enum en_cw_sink_state_t {
+    CW_SINK_PENDING,
+    CW_SINK_DELIVERED,
+    CW_SINK_FAILED,
+} cw_sink_state_t;
+
+/* cw_event_outcome_t is what a completion sees; valid only during the callback. */
+typedef struct st_cw_event_outcome_t {
+    cw_event_kind_t kind;
+    const char *id;    /* never NULL */
+    const char *route; /* NULL when unknown (duplicate, in progress, absent, store down) */
+    size_t num_sinks;
+    const char *sink_names[CW_EVENT_MAX_SINKS];
+    cw_sink_state_t sink_states[CW_EVENT_MAX_SINKS];
+    int resumed;        /* the sinks were resumed from an earlier attempt (take-over or ambiguous success) */
+    const char *detail; /* never NULL; why, for logs */
+} cw_event_outcome_t;
+
+typedef void (*cw_event_cb)(const cw_event_outcome_t *outcome, void *data);
+
+/* cw_event_new_t is a freshly received callback, ready to record. */
+typedef struct st_cw_event_new_t {
+    const char *id;    /* 64 hex digits */
+    const char *route; /* "outreach", "nurture", "skip" */
+    size_t num_sinks;
+    const char *sink_names[CW_EVENT_MAX_SINKS]; /* "outreach", "nurture", "zapier", "slack" */
+    const char *payload_json;                   /* the sink body for webhooks and Zapier (lead + event_id, route, received_at) */
+    const char *slack_json;                     /* Slack's message; NULL when Slack is not a sink */
+    const char *original_json;                  /* the object as received */
+    const char *received_at;                    /* RFC 3339 */
+    int64_t received_ms;
+} cw_event_new_t;
+
+/* cw_event_submit runs the lifecycle of a new callback: duplicate check,
+ * pending marker, create-only record (or take-over of an expired one), the
+ * deliveries within DELIVERY_DEADLINE_MS, the markers. |cb| runs once on
+ * |loop|'s thread. Copies |ev|. */
+void cw_event_submit(const cw_engine_t *engine, cw_loop_t *loop, const cw_event_new_t *ev, cw_event_cb cb, void *data);
+
+/* cw_event_resume finishes event |id| for redrive: clears stale markers, skips
+ * events whose lease runs, takes over expired ones and delivers what is left.
+ * |cb| runs once on |loop|'s thread. Copies |id|. */
+void cw_event_resume(const cw_engine_t *engine, cw_loop_t *loop, const char *id, cw_event_cb cb, void *data);
+
+/* cw_event_kind_name returns "processed", "accepted", "duplicate", "in_progress", "store_unavailable", "absent". */
+const char *cw_event_kind_name(cw_event_kind_t kind);
+/* cw_sink_state_name returns "pending", "delivered", "failed". */
+const char *cw_sink_state_name(cw_sink_state_t state);
+
+/* cw_event_sink_index returns 0..3 for "outreach", "nurture", "zapier", "slack", else -1. */
+int cw_event_sink_index(const char *name);
+/* cw_event_sink_url returns the configured URL of sink |name|, or NULL. */
+const char *cw_event_sink_url(const cw_config_t *cfg, const char *name);
+
+#endif

@@ -1,0 +1,359 @@
+/*
+ * receiver.c: the callback pipeline. Everything up to the event id runs
+ * synchronously on the worker thread (no allocation beyond the parse); the
+ * lifecycle then continues asynchronously in event.c and the response is sent
+ * when it completes.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "cw/log.h"
+#include "cw/metrics.h"
+#include "cw/util.h"
+#include "auth.h"
+#include "idem.h"
+#include "lead.h"
+#include "receiver.h"
+#include "route.h"
+
+struct st_cw_receiver_t {
+    cw_engine_t engine;
+    const cw_config_t *cfg;
+    cw_auth_t *auth;          /* NULL when ALLOW_UNAUTHENTICATED and no secret */
+    cw_idem_fields_t *fields; /* may be NULL */
+    cw_route_config_t route_cfg;
+    unsigned configured_sinks;
+};
+
+typedef enum en_outcome_t {
+    OUT_PROCESSED,
+    OUT_ACCEPTED,
+    OUT_DUPLICATE,
+    OUT_IN_PROGRESS,
+    OUT_STORE_UNAVAILABLE,
+    OUT_UNAUTHORIZED,
+    OUT_EMPTY_BODY,
+    OUT_BAD_JSON,
+    OUT_NOT_AN_OBJECT,
+    OUT_INVALID_FIELD,
+    OUT_UNSUPPORTED_MEDIA_TYPE,
+    OUT_METHOD_NOT_ALLOWED,
+    OUT_TOO_LARGE,
+    OUT_COUNT
+} outcome_t;
+
+static const char *const outcome_names[OUT_COUNT] = {
+    "processed",  "accepted", "duplicate",     "in_progress",   "store_unavailable",      "unauthorized",
+    "empty_body", "bad_json", "not_an_object", "invalid_field", "unsupported_media_type", "method_not_allowed",
+    "too_large"};
+
+static cw_counter_t *outcome_counters[OUT_COUNT];
+static cw_histogram_t *outcome_latency[OUT_COUNT];
+static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
+
+static void init_metrics(void)
+{
+    char labels[64];
+    for (size_t i = 0; i != OUT_COUNT; ++i) {
+        snprintf(labels, sizeof(labels), "outcome=\"%s\"", outcome_names[i]);
+        outcome_counters[i] =
+            cw_metrics_counter("clay_callbacks_total", "Callbacks received on /api/clay/enriched by outcome", labels);
+        outcome_latency[i] =
+            cw_metrics_histogram("clay_callback_duration_seconds", "Time from request to response, by outcome", labels, NULL, 0);
+    }
+}
+
+typedef struct st_callback_t {
+    cw_async_t async;
+    cw_receiver_t *rx;
+    uint64_t started_us;
+    const char *scheme;    /* static string or NULL */
+    const char *id_source; /* static string */
+    char trace[160];
+    size_t trace_len;
+    char email[256]; /* only with LOG_PII */
+} callback_t;
+
+static void log_callback(const callback_t *cb, outcome_t outcome, int status, const char *id, const char *route, const char *detail)
+{
+    uint64_t latency_us = cw_now_us() - cb->started_us;
+    double latency = (double)latency_us / 1e6;
+    cw_counter_inc(outcome_counters[outcome]);
+    cw_histogram_observe(outcome_latency[outcome], latency);
+    cw_log_field_t fields[] = {
+        CW_LF_STR("event_id", id),
+        CW_LF_STR("outcome", outcome_names[outcome]),
+        CW_LF_INT("status", status),
+        CW_LF_STR("route", route),
+        CW_LF_DBL("latency_ms", (double)latency_us / 1000),
+        CW_LF_STR("scheme", cb->scheme),
+        CW_LF_STR("id_source", cb->id_source),
+        CW_LF_STR("detail", detail),
+        CW_LF_STR("email", cb->email[0] != '\0' ? cb->email : NULL),
+    };
+    cw_severity_t sev = status >= 500 ? CW_LOG_ERROR : status >= 400 ? CW_LOG_WARNING : CW_LOG_INFO;
+    cw_log(sev, cb->trace_len != 0 ? cb->trace : NULL, cb->trace_len, "callback", fields, CW_ARRAY_SIZE(fields));
+}
+
+/* reject answers a request that failed before the lifecycle started. */
+static int reject(callback_t *cb, h2o_req_t *req, outcome_t outcome, int status, const char *detail)
+{
+    const char *code = outcome_names[outcome];
+    if (outcome == OUT_METHOD_NOT_ALLOWED) {
+        cw_add_header(req, "allow", "POST");
+    }
+    cw_respond_error(req, status, code, detail);
+    log_callback(cb, outcome, status, NULL, NULL, detail);
+    return 0;
+}
+
+static int is_json_media_type(h2o_iovec_t ct)
+{
+    size_t n = 0;
+    while (n != ct.len && ct.base[n] != ';') {
+        ++n;
+    }
+    while (n != 0 && (ct.base[n - 1] == ' ' || ct.base[n - 1] == '\t')) {
+        --n;
+    }
+    size_t start = 0;
+    while (start != n && (ct.base[start] == ' ' || ct.base[start] == '\t')) {
+        ++start;
+    }
+    const char *t = ct.base + start;
+    size_t len = n - start;
+    if (cw_memeq_ci(t, len, H2O_STRLIT("application/json"))) {
+        return 1;
+    }
+    /* application/<anything>+json (e.g. application/vnd.api+json) */
+    return len > 17 && cw_memeq_ci(t, 12, H2O_STRLIT("application/")) && cw_memeq_ci(t + len - 5, 5, H2O_STRLIT("+json"));
+}
+
+static const char *auth_detail(cw_auth_result_t r)
+{
+    switch (r) {
+    case CW_AUTH_MISSING:
+        return "no credentials: send X-Clay-Secret, Authorization: Bearer, X-Clay-Signature or Standard Webhooks headers";
+    case CW_AUTH_MALFORMED:
+        return "malformed credentials";
+    case CW_AUTH_MISMATCH:
+        return "credentials do not match";
+    case CW_AUTH_STALE:
+        return "webhook-timestamp outside the tolerance window";
+    default:
+        return NULL;
+    }
+}
+
+static void respond_outcome(callback_t *cb, const cw_event_outcome_t *o)
+{
+    outcome_t outcome;
+    int status;
+    cw_buf_t b = CW_BUF_INIT;
+    switch (o->kind) {
+    case CW_EVENT_PROCESSED:
+    case CW_EVENT_ACCEPTED: {
+        int pending = o->kind == CW_EVENT_ACCEPTED;
+        outcome = pending ? OUT_ACCEPTED : OUT_PROCESSED;
+        status = pending ? 202 : 200;
+        cw_buf_appendf(&b, "{\"status\":\"%s\",\"id\":\"%s\",\"route\":\"%s\",\"deliveries\":{", pending ? "accepted" : "processed",
+                       o->id, o->route != NULL ? o->route : "skip");
+        for (size_t i = 0; i != o->num_sinks; ++i) {
+            cw_buf_appendf(&b, "%s\"%s\":\"%s\"", i == 0 ? "" : ",", o->sink_names[i], cw_sink_state_name(o->sink_states[i]));
+        }
+        cw_buf_appends(&b, "}");
+        if (pending) {
+            cw_buf_appends(&b, ",\"pending\":[");
+            int first = 1;
+            for (size_t i = 0; i != o->num_sinks; ++i) {
+                if (o->sink_states[i] == CW_SINK_PENDING) {
+                    cw_buf_appendf(&b, "%s\"%s\"", first ? "" : ",", o->sink_names[i]);
+                    first = 0;
+                }
+            }
+            cw_buf_appends(&b, "]");
+        }
+        cw_buf_appends(&b, "}");
+    } break;
+    case CW_EVENT_DUPLICATE:
+        outcome = OUT_DUPLICATE;
+        status = 200;
+        cw_buf_appendf(&b, "{\"status\":\"duplicate\",\"id\":\"%s\"}", o->id);
+        break;
+    case CW_EVENT_IN_PROGRESS:
+        outcome = OUT_IN_PROGRESS;
+        status = 202;
+        cw_buf_appendf(&b, "{\"status\":\"in_progress\",\"id\":\"%s\"}", o->id);
+        break;
+    default:
+        outcome = OUT_STORE_UNAVAILABLE;
+        status = 503;
+        cw_buf_appends(&b,
+                       "{\"error\":\"store_unavailable\",\"detail\":\"the event store is unreachable; nothing was acknowledged, "
+                       "retry later\"}");
+        break;
+    }
+    h2o_req_t *req = cw_async_take(&cb->async);
+    if (req != NULL) {
+        if (status == 503) {
+            cw_add_header(req, "retry-after", "5");
+        }
+        cw_respond_json(req, status, b.base, b.len);
+    }
+    log_callback(cb, outcome, status, o->id, o->route, req == NULL ? "client went away before the response" : o->detail);
+    cw_buf_free(&b);
+}
+
+static void on_event_done(const cw_event_outcome_t *o, void *data)
+{
+    callback_t *cb = data;
+    respond_outcome(cb, o);
+    cw_async_end(&cb->async);
+    free(cb);
+}
+
+#define HDR(req, name) cw_req_header((req), H2O_STRLIT(name))
+
+int cw_receiver_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
+{
+    cw_receiver_t *rx = data;
+    callback_t stack_cb = {.rx = rx, .started_us = cw_now_us()}, *cb = &stack_cb;
+    pthread_once(&metrics_once, init_metrics);
+
+    h2o_iovec_t trace = HDR(req, "x-cloud-trace-context");
+    if (trace.base != NULL && trace.len < sizeof(cb->trace)) {
+        memcpy(cb->trace, trace.base, trace.len);
+        cb->trace[trace.len] = '\0';
+        cb->trace_len = trace.len;
+    }
+
+    /* 1. Method, size, type. */
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+        return reject(cb, req, OUT_METHOD_NOT_ALLOWED, 405, "use POST");
+    }
+    if (req->entity.len > rx->cfg->max_body_bytes) {
+        return reject(cb, req, OUT_TOO_LARGE, 413, "the request body exceeds MAX_BODY_BYTES");
+    }
+    h2o_iovec_t ct = HDR(req, "content-type");
+    if (ct.base != NULL && !is_json_media_type(ct)) {
+        return reject(cb, req, OUT_UNSUPPORTED_MEDIA_TYPE, 415, "Content-Type must be application/json");
+    }
+    if (req->entity.base == NULL || req->entity.len == 0) {
+        return reject(cb, req, OUT_EMPTY_BODY, 400, "the request body is empty");
+    }
+    const char *body = req->entity.base;
+    size_t body_len = req->entity.len;
+
+    /* 2. Authenticate the raw bytes, before any parsing. */
+    if (rx->auth != NULL) {
+        h2o_iovec_t xs = HDR(req, "x-clay-secret"), az = HDR(req, "authorization"), sig = HDR(req, "x-clay-signature"),
+                    wid = HDR(req, "webhook-id"), wts = HDR(req, "webhook-timestamp"), wsig = HDR(req, "webhook-signature");
+        cw_auth_headers_t h = {xs.base,  xs.len,  az.base,  az.len,  sig.base,  sig.len,
+                               wid.base, wid.len, wts.base, wts.len, wsig.base, wsig.len};
+        cw_auth_result_t r = cw_auth_verify(rx->auth, &h, body, body_len, cw_wall_ms() / 1000, &cb->scheme);
+        if (r != CW_AUTH_OK) {
+            return reject(cb, req, OUT_UNAUTHORIZED, 401, auth_detail(r));
+        }
+    }
+
+    /* 3. Parse and normalise. */
+    cw_lead_t lead;
+    char detail[256];
+    switch (cw_lead_parse(&lead, body, body_len, detail, sizeof(detail))) {
+    case CW_LEAD_OK:
+        break;
+    case CW_LEAD_BAD_JSON:
+        return reject(cb, req, OUT_BAD_JSON, 400, detail);
+    case CW_LEAD_NOT_OBJECT:
+        return reject(cb, req, OUT_NOT_AN_OBJECT, 422, detail);
+    default:
+        return reject(cb, req, OUT_INVALID_FIELD, 422, detail);
+    }
+
+    /* 4. The idempotency key. */
+    char id[CW_IDEM_ID_LEN + 1];
+    h2o_iovec_t idem = HDR(req, "idempotency-key"), wid = HDR(req, "webhook-id");
+    cw_idem_event_id(id, &cb->id_source, idem.base, idem.len, wid.base, wid.len, rx->fields, lead.original, body, body_len);
+
+    /* 5–7. Route, then the durable lifecycle and deliveries. */
+    cw_route_t route = cw_route_decide(&rx->route_cfg, &lead);
+    unsigned sinks = cw_route_sinks(&rx->route_cfg, route, &lead, rx->configured_sinks);
+    char received_at[40];
+    int64_t received_ms = cw_wall_ms();
+    cw_format_rfc3339(received_at, sizeof(received_at), received_ms);
+
+    cw_event_new_t ev = {.id = id, .route = cw_route_name(route), .received_at = received_at, .received_ms = received_ms};
+    for (unsigned s = 0; s != CW_SINK_COUNT; ++s) {
+        if ((sinks & CW_SINK_BIT(s)) != 0) {
+            ev.sink_names[ev.num_sinks++] = cw_sink_name((cw_sink_t)s);
+        }
+    }
+    size_t len;
+    char *payload = cw_sink_payload(&lead, id, route, received_at, &len);
+    char *slack = (sinks & CW_SINK_BIT(CW_SINK_SLACK)) != 0 ? cw_slack_payload(&lead, id, &len) : NULL;
+    char *original = cJSON_PrintUnformatted(lead.original);
+    ev.payload_json = payload;
+    ev.slack_json = slack;
+    ev.original_json = original;
+
+    cb = cw_malloc(sizeof(*cb));
+    *cb = stack_cb;
+    if (rx->cfg->log_pii && lead.email != NULL) {
+        snprintf(cb->email, sizeof(cb->email), "%s", lead.email);
+    }
+    cw_lead_free(&lead);
+    cw_async_begin(&cb->async, req);
+    cw_event_submit(&rx->engine, &worker->loop, &ev, on_event_done, cb);
+    free(payload);
+    free(slack);
+    free(original);
+    return 0;
+}
+
+cw_receiver_t *cw_receiver_new(const cw_config_t *cfg, cw_store_t *store, cw_http_t *http, char *err, size_t err_size)
+{
+    cw_receiver_t *rx = cw_calloc(1, sizeof(*rx));
+    rx->cfg = cfg;
+    rx->engine = (cw_engine_t){cfg, store, http};
+    if (cfg->webhook_secrets != NULL) {
+        unsigned schemes;
+        if (cw_auth_parse_schemes(cfg->auth_schemes, &schemes) != 0) {
+            snprintf(err, err_size, "AUTH_SCHEMES: must be a comma-separated list of static, hmac, standard, or all");
+            goto Error;
+        }
+        char why[256];
+        if ((rx->auth = cw_auth_new(cfg->webhook_secrets, schemes, cfg->signature_tolerance_s, why, sizeof(why))) == NULL) {
+            snprintf(err, err_size, "CLAY_WEBHOOK_SECRET: %s", why);
+            goto Error;
+        }
+    }
+    rx->fields = cw_idem_fields_new(cfg->idempotency_fields);
+    rx->route_cfg =
+        (cw_route_config_t){(double)cfg->outreach_min_score, (double)cfg->nurture_min_score, (double)cfg->slack_min_score};
+    for (unsigned s = 0; s != CW_SINK_COUNT; ++s) {
+        if (cw_event_sink_url(cfg, cw_sink_name((cw_sink_t)s)) != NULL) {
+            rx->configured_sinks |= CW_SINK_BIT(s);
+        }
+    }
+    return rx;
+Error:
+    cw_receiver_free(rx);
+    return NULL;
+}
+
+void cw_receiver_free(cw_receiver_t *rx)
+{
+    if (rx == NULL) {
+        return;
+    }
+    cw_auth_free(rx->auth);
+    cw_idem_fields_free(rx->fields);
+    free(rx);
+}
+
+const cw_engine_t *cw_receiver_engine(const cw_receiver_t *rx)
+{
+    return &rx->engine;
+}

@@ -1,0 +1,29 @@
+/*
+ * receiver.h: POST /api/clay/enriched, the callback receiver (DESIGN.md
+ * section 3): size and type, authentication of the raw bytes, parsing and
+ * normalisation, the idempotency key, durable acceptance, routing and delivery,
+ * each failure with its one documented response.
+ */
+#ifndef CW_RECEIVER_H
+#define CW_RECEIVER_H
+
+#include <stddef.h>
+#include "cw/http.h"
+#include "cw/server.h"
+#include "config.h"
+#include "event.h"
+#include "store.h"
+
+typedef struct st_cw_receiver_t cw_receiver_t;
+
+/* cw_receiver_new builds the receiver from |cfg| (borrowed; must outlive it).
+ * Returns NULL with a one-line "NAME: reason" in |err| on a bad setting. */
+cw_receiver_t *cw_receiver_new(const cw_config_t *cfg, cw_store_t *store, cw_http_t *http, char *err, size_t err_size);
+/* cw_receiver_free releases |receiver| (NULL is fine). */
+void cw_receiver_free(cw_receiver_t *receiver);
+/* cw_receiver_engine returns the lifecycle engine the receiver uses (shared with redrive). */
+const cw_engine_t *cw_receiver_engine(const cw_receiver_t *receiver);
+/* cw_receiver_handle is the cw_handler_fn of POST /api/clay/enriched; |data| is the receiver. */
+int cw_receiver_handle(cw_worker_t *worker, h2o_req_t *req, void *data);
+
+#endif
