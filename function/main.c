@@ -11,10 +11,18 @@
 #include "cw/server.h"
 #include "app.h"
 #include "config.h"
+#include "cmds.h"
 #include "receiver.h"
 #include "store.h"
 
 #define CW_VERSION "0.1.0"
+
+/* Parts in their own files bind through weak references (a missing one reports itself). */
+#pragma weak cw_send_main
+#pragma weak cw_redrive_main
+#pragma weak cw_relay_new
+#pragma weak cw_relay_handle
+#pragma weak cw_relay_free
 
 static void usage(FILE *fp)
 {
@@ -52,6 +60,12 @@ static int on_metrics(cw_worker_t *worker, h2o_req_t *req, void *data)
     cw_metrics_render(&out);
     cw_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.base != NULL ? out.base : "", out.len);
     cw_buf_free(&out);
+    return 0;
+}
+
+static int on_relay_off(cw_worker_t *worker, h2o_req_t *req, void *data)
+{
+    cw_respond_error(req, 404, "relay_off", "the relay is off: set CLAY_WEBHOOK_URLS to turn it on");
     return 0;
 }
 
@@ -96,6 +110,19 @@ static int serve(void)
         goto Exit;
     }
 
+    if (app.cfg.clay_webhook_urls != NULL) {
+        if (cw_relay_new == NULL) {
+            fprintf(stderr, "clay-function: CLAY_WEBHOOK_URLS: the relay is not built into this binary\n");
+            rc = 2;
+            goto Exit;
+        }
+        if ((app.relay = cw_relay_new(&app.cfg, app.store, app.http, err, sizeof(err))) == NULL) {
+            fprintf(stderr, "clay-function: %s\n", err);
+            rc = 2;
+            goto Exit;
+        }
+    }
+
     cw_server_options_t opts = {
         .host = app.cfg.bind_address,
         .port = app.cfg.port,
@@ -111,6 +138,11 @@ static int serve(void)
     cw_server_route(server, "/readyz", on_readyz, &app);
     cw_server_route(server, "/metrics", on_metrics, &app);
     cw_server_route(server, "/api/clay/enriched", cw_receiver_handle, app.receiver);
+    if (app.relay != NULL) {
+        cw_server_route(server, "/api/clay/rows", cw_relay_handle, app.relay);
+    } else {
+        cw_server_route(server, "/api/clay/rows", on_relay_off, &app);
+    }
     cw_server_route(server, "/", on_not_found, &app);
     if (cw_server_listen(server) != 0) {
         goto Exit;
@@ -132,6 +164,9 @@ static int serve(void)
 Exit:
     cw_server_free(server);
     cw_receiver_free(app.receiver);
+    if (app.relay != NULL) {
+        cw_relay_free(app.relay);
+    }
     if (app.store != NULL) {
         cw_store_close(app.store);
     }
@@ -156,6 +191,14 @@ int main(int argc, char **argv)
             return 2;
         }
         return serve();
+    }
+    int (*sub)(int, char **) = strcmp(cmd, "send") == 0 ? cw_send_main : strcmp(cmd, "redrive") == 0 ? cw_redrive_main : NULL;
+    if (strcmp(cmd, "send") == 0 || strcmp(cmd, "redrive") == 0) {
+        if (sub == NULL) {
+            fprintf(stderr, "clay-function: '%s' is not built into this binary yet\n", cmd);
+            return 2;
+        }
+        return sub(argc - 1, argv + 1);
     }
     fprintf(stderr, "clay-function: unknown command '%s' (see clay-function --help)\n", cmd);
     return 2;
