@@ -13,13 +13,13 @@
 #include "config.h"
 #include "cmds.h"
 #include "receiver.h"
+#include "redrive.h"
 #include "store.h"
 
 #define CW_VERSION "0.1.0"
 
 /* Parts in their own files bind through weak references (a missing one reports itself). */
 #pragma weak cw_send_main
-#pragma weak cw_redrive_main
 #pragma weak cw_relay_new
 #pragma weak cw_relay_handle
 #pragma weak cw_relay_free
@@ -138,6 +138,7 @@ static int serve(void)
     cw_server_route(server, "/readyz", on_readyz, &app);
     cw_server_route(server, "/metrics", on_metrics, &app);
     cw_server_route(server, "/api/clay/enriched", cw_receiver_handle, app.receiver);
+    cw_server_route(server, "/internal/redrive", cw_redrive_handle, (void *)cw_receiver_engine(app.receiver));
     if (app.relay != NULL) {
         cw_server_route(server, "/api/clay/rows", cw_relay_handle, app.relay);
     } else {

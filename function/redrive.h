@@ -1,0 +1,39 @@
+/*
+ * redrive.h: finish pending events (DESIGN.md sections 4 and 5). The same run
+ * serves POST /internal/redrive (Cloud Scheduler, every minute) and
+ * `clay-function redrive`.
+ */
+#ifndef CW_REDRIVE_H
+#define CW_REDRIVE_H
+
+#include <stddef.h>
+#include "cw/loop.h"
+#include "cw/server.h"
+#include "event.h"
+
+typedef struct st_cw_redrive_summary_t {
+    size_t scanned;       /* pending markers found */
+    size_t completed;     /* every sink settled now */
+    size_t already_done;  /* finished earlier; stale marker cleared */
+    size_t still_pending; /* some sink still failing: waits for its next lease */
+    size_t leased;        /* another owner's lease (or backoff) is running */
+    size_t cleared;       /* marker without an event, older than a lease: removed */
+    size_t store_errors;
+    size_t skipped;  /* not started: the time budget ran out */
+    int list_failed; /* the pending listing itself failed */
+} cw_redrive_summary_t;
+
+typedef void (*cw_redrive_cb)(const cw_redrive_summary_t *summary, void *data);
+
+/* cw_redrive_run resumes every pending event, |max_parallel| at a time, starting
+ * none after |budget_ms|. |cb| runs once on |loop|'s thread. */
+void cw_redrive_run(const cw_engine_t *engine, cw_loop_t *loop, size_t max_parallel, uint64_t budget_ms, cw_redrive_cb cb,
+                    void *data);
+
+/* cw_redrive_summary_json appends the summary as a JSON object to |out|. */
+void cw_redrive_summary_json(cw_buf_t *out, const cw_redrive_summary_t *s);
+
+/* cw_redrive_handle is the cw_handler_fn of POST /internal/redrive; |data| is the engine. */
+int cw_redrive_handle(cw_worker_t *worker, h2o_req_t *req, void *data);
+
+#endif
