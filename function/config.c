@@ -53,6 +53,7 @@ static const var_doc_t vars[] = {
     {"STORAGE_EMULATOR_HOST", "(none)", "GCS emulator endpoint (as Google's client libraries)"},
     {"AZURE_STORAGE_CONNECTION_STRING", "(none)", "Azure Shared Key credentials (UseDevelopmentStorage=true for Azurite)"},
     {"AWS_ACCESS_KEY_ID", "(none)", "S3 credentials (with AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL)"},
+    {"K_SERVICE", "(set by Cloud Run)", "when set, STORE_URL is required (instances need a shared store)"},
     {"SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt", "CA bundle for outbound TLS"},
 };
 
