@@ -2,7 +2,7 @@
 # function_serve.sh: clay-function as a user starts it: configuration checked
 # at start, /healthz over HTTP/1.1 and h2c, /readyz, /metrics, BoringSSL only,
 # and a graceful SIGTERM that lets a slow in-flight callback finish.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../lib.sh"
 
 # --- configuration: each bad value exits 2 with one line naming the variable ---
 bad_config() { # VAR=VALUE [more env]: expect exit 2 and the first variable named

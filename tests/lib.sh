@@ -1,5 +1,5 @@
-# lib.sh: helpers for the end-to-end scripts (sourced, not run by ctest: it has
-# no test of its own). Every process a script starts is recorded and stopped by
+# lib.sh: helpers for the end-to-end scripts in tests/e2e (sourced with
+# `. "$(dirname "$0")/../lib.sh"`). Every process a script starts is recorded and stopped by
 # PID on exit; every wait is bounded; everything listens on 127.0.0.1.
 set -u
 : "${CLAY_FUNCTION:?set by ctest}" "${CLAY_HARNESS:?set by ctest}"
