@@ -1,0 +1,123 @@
+# The Cloud Run service. Terraform owns its configuration; the deploy workflow
+# (gcloud run deploy --image) owns the image, so the image is ignored after
+# creation and a later `terraform apply` does not roll a deploy back.
+
+resource "google_cloud_run_v2_service" "fn" {
+  name                = var.service_name
+  location            = var.region
+  ingress             = "INGRESS_TRAFFIC_ALL"
+  deletion_protection = var.deletion_protection
+  labels              = var.labels
+
+  template {
+    service_account                  = google_service_account.run.email
+    timeout                          = "${var.request_timeout_s}s"
+    max_instance_request_concurrency = var.concurrency
+    execution_environment            = "EXECUTION_ENVIRONMENT_GEN2"
+
+    scaling {
+      min_instance_count = var.min_instances
+      max_instance_count = var.max_instances
+    }
+
+    containers {
+      image = local.image
+      # The image's ENTRYPOINT/CMD run `clay-function serve`.
+
+      ports {
+        # "h2c": Cloud Run speaks cleartext HTTP/2 to the container end to end
+        # (the server accepts both HTTP/1.1 and h2c on the one port).
+        name           = var.use_http2 ? "h2c" : "http1"
+        container_port = 8080
+      }
+
+      resources {
+        limits = {
+          cpu    = var.cpu
+          memory = var.memory
+        }
+        # true: CPU only while requests are in flight. Safe here: an event is
+        # durable before any 2xx, and redrive finishes what was left pending.
+        cpu_idle          = var.cpu_idle
+        startup_cpu_boost = true
+      }
+
+      dynamic "env" {
+        for_each = local.run_env_set
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+
+      dynamic "env" {
+        for_each = local.secret_ids
+        content {
+          name = env.key
+          value_source {
+            secret_key_ref {
+              secret  = google_secret_manager_secret.env[env.key].secret_id
+              version = "latest"
+            }
+          }
+        }
+      }
+
+      # The listener is up once the TCP port accepts (TCP works with h2c too).
+      startup_probe {
+        tcp_socket {
+          port = 8080
+        }
+        initial_delay_seconds = 0
+        period_seconds        = 1
+        timeout_seconds       = 1
+        failure_threshold     = 10
+      }
+
+      # Cloud Run sends HTTP/1.1 probes; the server answers HTTP/1.1 on the
+      # same port whether or not h2c is on. /healthz is cheap and touches no store.
+      liveness_probe {
+        http_get {
+          path = "/healthz"
+          port = 8080
+        }
+        initial_delay_seconds = 0
+        period_seconds        = 15
+        timeout_seconds       = 2
+        failure_threshold     = 3
+      }
+    }
+  }
+
+  lifecycle {
+    ignore_changes = [
+      template[0].containers[0].image,
+      client,
+      client_version,
+    ]
+  }
+
+  depends_on = [
+    google_project_service.apis,
+    google_secret_manager_secret_version.env,
+    google_secret_manager_secret_iam_member.run_access,
+    google_storage_bucket_iam_member.run_store,
+  ]
+}
+
+# Clay's HTTP API column cannot obtain Google identity tokens, so the service
+# must accept unauthenticated invocations; every callback is authenticated by
+# the function itself (X-Clay-Secret / HMAC / Standard Webhooks) before any
+# work, and /internal/redrive and /api/clay/rows need bearer tokens.
+# Organisations with the "Domain restricted sharing" policy must allow
+# allUsers for this project (or set allow_unauthenticated = false and front
+# the service with something that can authenticate).
+resource "google_cloud_run_v2_service_iam_member" "public" {
+  count = var.allow_unauthenticated ? 1 : 0
+
+  project  = google_cloud_run_v2_service.fn.project
+  location = google_cloud_run_v2_service.fn.location
+  name     = google_cloud_run_v2_service.fn.name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
