@@ -135,8 +135,8 @@ pick_port() {
 }
 
 start_function() {
-    local attempt i
-    for attempt in 1 2 3; do
+    local i
+    for _ in 1 2 3; do
         port=$(pick_port) || return 1
         # env -i: nothing from this machine's environment leaks into the chroot.
         env -i PORT="$port" BIND_ADDRESS=127.0.0.1 STORE_URL=file:/tmp/store \
