@@ -150,6 +150,11 @@ const char *cw_event_sink_url(const cw_config_t *cfg, const char *name)
     return NULL;
 }
 
+static int64_t now_ms(const event_op_t *op)
+{
+    return cw_wall_ms() + op->engine->clock_offset_ms;
+}
+
 static void name_of(char *out, const event_op_t *op, const char *kind, const char *suffix)
 {
     snprintf(out, NAME_MAX_LEN, "%s%s/%s%s%s", op->engine->cfg->store_prefix, kind, op->id, suffix != NULL ? "/" : "",
@@ -224,7 +229,7 @@ static void on_marker_written(const cw_store_result_t *res, void *data)
 static void write_marker(event_op_t *op, size_t i, cw_sink_state_t state, const char *reason)
 {
     char name[NAME_MAX_LEN], body[256], at[40];
-    cw_format_rfc3339(at, sizeof(at), cw_wall_ms());
+    cw_format_rfc3339(at, sizeof(at), now_ms(op));
     op->states[i] = state;
     name_of(name, op, state == CW_SINK_DELIVERED ? "sent" : "failed", op->sink_names[i]);
     int n = snprintf(body, sizeof(body), "{\"status\":%d,\"at\":\"%s\",\"reason\":\"%s\"}", op->slots[i].status, at, reason);
@@ -339,7 +344,7 @@ static void finish(event_op_t *op)
     }
     cw_buf_t b = CW_BUF_INIT;
     char at[40];
-    cw_format_rfc3339(at, sizeof(at), cw_wall_ms());
+    cw_format_rfc3339(at, sizeof(at), now_ms(op));
     cw_buf_appendf(&b, "{\"id\":\"%s\",\"at\":\"%s\",\"deliveries\":{", op->id, at);
     for (size_t i = 0; i != op->num_sinks; ++i) {
         cw_buf_appendf(&b, "%s\"%s\":\"%s\"", i == 0 ? "" : ",", op->sink_names[i], cw_sink_state_name(op->states[i]));
@@ -468,7 +473,7 @@ static void take_over(event_op_t *op)
     snprintf(suffix, sizeof(suffix), "%u", n);
     name_of(name, op, "leases", suffix);
     op->lease_n = n;
-    op->lease_until_ms = cw_wall_ms() + lease_ms(op, n);
+    op->lease_until_ms = now_ms(op) + lease_ms(op, n);
     int len = snprintf(body, sizeof(body), "{\"claim\":\"%s\",\"lease_until_ms\":%lld,\"n\":%u}", op->claim,
                        (long long)op->lease_until_ms, n);
     cw_store_create(op->engine->store, op->loop, name, body, (size_t)len, on_lease_created, op);
@@ -509,7 +514,7 @@ static void on_lease_created(const cw_store_result_t *res, void *data)
 
 static void decide_lease(event_op_t *op)
 {
-    int64_t now = cw_wall_ms();
+    int64_t now = now_ms(op);
     int64_t until = op->lease_n != 0 ? op->lease_until_ms : op->record_lease_until_ms;
     if (now < until) {
         complete(op, CW_EVENT_IN_PROGRESS, "lease running");
@@ -654,7 +659,7 @@ static void on_done_checked_submit(const cw_store_result_t *res, void *data)
         return;
     }
     char name[NAME_MAX_LEN], body[160];
-    int n = snprintf(body, sizeof(body), "{\"id\":\"%s\",\"received_ms\":%lld}", op->id, (long long)cw_wall_ms());
+    int n = snprintf(body, sizeof(body), "{\"id\":\"%s\",\"received_ms\":%lld}", op->id, (long long)now_ms(op));
     name_of(name, op, "pending", NULL);
     cw_store_create(op->engine->store, op->loop, name, body, (size_t)n, on_pending_created, op);
 }
@@ -735,7 +740,7 @@ static void on_orphan_pending_read(const cw_store_result_t *res, void *data)
     const cJSON *received = cJSON_GetObjectItemCaseSensitive(root, "received_ms");
     int64_t received_ms = cJSON_IsNumber(received) ? (int64_t)received->valuedouble : 0;
     cJSON_Delete(root);
-    if (cw_wall_ms() - received_ms < lease_ms(op, 0)) {
+    if (now_ms(op) - received_ms < lease_ms(op, 0)) {
         /* A request may be between its pending marker and its record right now. */
         complete(op, CW_EVENT_IN_PROGRESS, "marker younger than a lease");
         return;

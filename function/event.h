@@ -30,9 +30,10 @@
 #define CW_EVENT_MAX_SINKS 4
 
 typedef struct st_cw_engine_t {
-    const cw_config_t *cfg; /* never NULL */
-    cw_store_t *store;      /* never NULL */
-    cw_http_t *http;        /* never NULL */
+    const cw_config_t *cfg;  /* never NULL */
+    cw_store_t *store;       /* never NULL */
+    cw_http_t *http;         /* never NULL */
+    int64_t clock_offset_ms; /* added to the wall clock; 0 except in tests that let leases run out */
 } cw_engine_t;
 
 typedef enum en_cw_event_kind_t {

@@ -316,7 +316,7 @@ cw_receiver_t *cw_receiver_new(const cw_config_t *cfg, cw_store_t *store, cw_htt
 {
     cw_receiver_t *rx = cw_calloc(1, sizeof(*rx));
     rx->cfg = cfg;
-    rx->engine = (cw_engine_t){cfg, store, http};
+    rx->engine = (cw_engine_t){cfg, store, http, 0};
     if (cfg->webhook_secrets != NULL) {
         unsigned schemes;
         if (cw_auth_parse_schemes(cfg->auth_schemes, &schemes) != 0) {

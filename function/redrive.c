@@ -343,7 +343,7 @@ int cw_redrive_main(int argc, char **argv)
         goto Exit;
     }
     cw_loop_init(&cli.loop);
-    cw_engine_t engine = {&cfg, cli.store, http};
+    cw_engine_t engine = {&cfg, cli.store, http, 0};
     if (list_failed) {
         char prefix[256];
         snprintf(prefix, sizeof(prefix), "%sfailed/", cfg.store_prefix);
