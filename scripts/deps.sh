@@ -12,7 +12,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 DEPS_DIR=${DEPS_DIR:-$here/.deps}
-STAMP_VERSION="h2o-2.2.5+curl-7.88.1+boringssl-android/4"
+STAMP_VERSION="h2o-2.2.5+curl-7.88.1+boringssl-android/5"
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 PACKAGES=(
@@ -111,6 +111,20 @@ echo "deps: fetching Debian sources of h2o and curl" >&2
 apt-get source -qq --download-only h2o curl >/dev/null
 dpkg-source -q -x h2o_*.dsc h2o >/dev/null
 dpkg-source -q -x curl_*.dsc curl >/dev/null
+
+# h2o answers some request errors itself, before any handler runs (a body over
+# the size cap is refused before it is buffered). Word those answers as our
+# JSON errors: the bodies become {"error":...} and such bodies go out as
+# application/json. Each edit is checked, so a changed source fails loudly.
+patch_h2o() {
+    local http1=h2o/lib/http1.c request=h2o/lib/core/request.c
+    sed -i 's|"request entity is too large"|"{\\"error\\":\\"too_large\\",\\"detail\\":\\"the request body exceeds MAX_BODY_BYTES\\"}"|g' "$http1"
+    sed -i 's|"broken chunked-encoding"|"{\\"error\\":\\"bad_request\\",\\"detail\\":\\"broken chunked encoding\\"}"|; s|"unknown transfer-encoding"|"{\\"error\\":\\"bad_request\\",\\"detail\\":\\"unknown transfer-encoding\\"}"|; s|"broken content-length header"|"{\\"error\\":\\"bad_request\\",\\"detail\\":\\"broken content-length header\\"}"|' "$http1"
+    sed -i 's|H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("text/plain; charset=utf-8"));|H2O_TOKEN_CONTENT_TYPE, NULL, body[0] == \x27{\x27 ? "application/json" : "text/plain; charset=utf-8", body[0] == \x27{\x27 ? sizeof("application/json") - 1 : sizeof("text/plain; charset=utf-8") - 1);|' "$request"
+    [ "$(grep -c '\\"too_large\\"' "$http1")" = 2 ] && grep -q 'body\[0\] == .{. ? "application/json"' "$request" ||
+        { echo "deps: patching h2o's error bodies failed (source changed?)" >&2; exit 1; }
+}
+patch_h2o
 
 echo "deps: building libh2o-evloop against BoringSSL" >&2
 (
