@@ -350,22 +350,76 @@ static cw_lead_status_t normalise(cw_lead_t *lead, char *detail, size_t detail_s
     return CW_LEAD_OK;
 }
 
-/* One cheap pass before cJSON: structural depth counted outside strings (keeps
- * cJSON's recursion, whose own limit is 1000, well bounded) and NUL bytes, which
- * valid JSON never holds raw and which would silently cut a cJSON string short.
- * Returns NULL, or the reason to reject the body. */
+/* utf8_len returns the length of the valid UTF-8 sequence at |s| (at most
+ * |len| bytes available), or 0 when it is invalid: overlong forms, UTF-16
+ * surrogates and code points past U+10FFFF are invalid (RFC 3629). */
+static size_t utf8_len(const unsigned char *s, size_t len)
+{
+    unsigned char c = s[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c < 0x80) {
+        return 1;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        if (c == 0xe0) {
+            lo = 0xa0;
+        } else if (c == 0xed) {
+            hi = 0x9f;
+        }
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        if (c == 0xf0) {
+            lo = 0x90;
+        } else if (c == 0xf4) {
+            hi = 0x8f;
+        }
+    } else {
+        return 0;
+    }
+    if (len < n || s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (size_t i = 2; i < n; ++i) {
+        if ((s[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+/* One cheap pass before cJSON, for what cJSON 1.7 lets through although
+ * RFC 8259 forbids it: NUL bytes (which would silently cut a cJSON string
+ * short), raw control characters inside strings, and invalid UTF-8; it also
+ * counts structural depth outside strings (keeping cJSON's recursion, whose own
+ * limit is 1000, well bounded). Returns NULL, or the reason to reject the body. */
 static const char *prescan(const char *s, size_t len)
 {
+    const unsigned char *u = (const unsigned char *)s;
     int depth = 0, in_string = 0;
 
     if (memchr(s, '\0', len) != NULL) {
         return "body contains a NUL byte";
     }
     for (size_t i = 0; i < len; ++i) {
-        char c = s[i];
-        if (in_string) {
-            if (c == '\\') {
-                ++i;
+        unsigned char c = u[i];
+        if (c >= 0x80) {
+            size_t n = utf8_len(u + i, len - i);
+            if (n == 0) {
+                return "body is not valid UTF-8";
+            }
+            i += n - 1;
+        } else if (in_string) {
+            if (c < 0x20) {
+                return "control character inside a JSON string";
+            } else if (c == '\\') {
+                /* Skip the escaped character unless it is non-ASCII: that one is validated as UTF-8 next
+                 * (and cJSON refuses the escape). */
+                if (i + 1 < len && u[i + 1] < 0x80) {
+                    ++i;
+                }
             } else if (c == '"') {
                 in_string = 0;
             }

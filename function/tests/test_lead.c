@@ -496,10 +496,24 @@ static void test_unicode_and_bytes(void **state)
     assert_string_equal(unknown->valuestring, "Zo\xc3\xab");
     cw_lead_free(&lead);
 
-    /* invalid UTF-8 and control bytes inside strings: accepted, nothing crashes */
-    static const char raw[] = "{\"name\": \"\xff\xfe\x80 \xc3\", \"\xff\": \"\x01\x02\", \"title\": \"a\\u0000b\"}";
-    assert_int_equal(parse_n(&lead, raw, sizeof(raw) - 1), CW_LEAD_OK);
-    assert_string_equal(lead.full_name, "\xff\xfe\x80 \xc3");
+    /* RFC 8259: raw control characters inside strings and invalid UTF-8 anywhere are not JSON (400),
+     * while escapes such as \u0000 are fine. */
+    static const char *const bad[] = {
+        "{\"name\": \"\xff\xfe\"}",         /* bytes that never start UTF-8 */
+        "{\"name\": \"\xc3\"}",             /* truncated sequence */
+        "{\"name\": \"\xc0\xaf\"}",         /* overlong */
+        "{\"name\": \"\xed\xa0\x80\"}",     /* encoded surrogate */
+        "{\"name\": \"\xf4\x90\x80\x80\"}", /* past U+10FFFF */
+        "{\"\xff\": 1}",                    /* in a key */
+        "{\"name\": \"a\x01b\"}",           /* raw control character */
+        "{\"name\": \"tab\there\"}",        /* raw tab inside a string */
+    };
+    for (size_t i = 0; i != sizeof(bad) / sizeof(bad[0]); ++i) {
+        assert_int_equal(parse_n(&lead, bad[i], strlen(bad[i])), CW_LEAD_BAD_JSON);
+        cw_lead_free(&lead);
+    }
+    static const char ok[] = "{\"name\": \"Zo\xc3\xab\", \"title\": \"a\\u0000b\",\n\t\"x\": \"\xf0\x9f\x9a\x80\"}";
+    assert_int_equal(parse_n(&lead, ok, sizeof(ok) - 1), CW_LEAD_OK);
     char *printed = cJSON_PrintUnformatted(lead.normalised);
     assert_non_null(printed);
     free(printed);
