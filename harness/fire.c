@@ -1,0 +1,704 @@
+/*
+ * fire.c: `clay-harness fire`, a Clay-like sender. It sends N generated leads
+ * (or one fixture's request) to a target, each K times, signed with a chosen
+ * scheme, closed-loop at a fixed concurrency or open-loop at a fixed rate, with
+ * Clay-like retries, and prints what came back (fire_report.h).
+ *
+ * Everything runs on one cw_loop_t: requests go through the asynchronous
+ * client (cw/http.h) with one attempt each, since retries, their counts and
+ * their jitter are fire's own (fire_plan.h); pacing and retry waits are
+ * cw_timer_t. Bodies are sent as generated, byte for byte.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include "cw/http.h"
+#include "cw/loop.h"
+#include "cw/util.h"
+#include "cmds.h"
+#include "fire_plan.h"
+#include "fire_report.h"
+#include "fixture.h"
+#include "gen.h"
+#include "hclient.h"
+#include "sign.h"
+
+static const char usage_text[] =
+    "usage: clay-harness fire --target URL [options]\n"
+    "\n"
+    "Sends generated leads (reproducible from --seed) or one fixture's request to URL (when URL has no\n"
+    "path, /api/clay/enriched or the fixture's path is appended) and prints a summary.\n"
+    "\n"
+    "options:\n"
+    "  --count N               unique leads (default 100)\n"
+    "  --dup K                 send every lead K times (default 1); copies are adjacent, so they overlap\n"
+    "                          under concurrency, or spread by --shuffle\n"
+    "  --shuffle               send in a random order derived from --seed\n"
+    "  --mutate-types          Clay-like variance: numbers as strings, nulls, column-title keys\n"
+    "  --scheme S              static | bearer | hmac | standard | none (default static with a secret)\n"
+    "  --secret S              a secret (repeat for several; standard signs with each); default\n"
+    "                          $CLAY_WEBHOOK_SECRET split at commas\n"
+    "  --tamper MODE           wrong-secret | wrong-length | non-hex | non-base64 | malformed | missing:\n"
+    "                          every request should then get 401\n"
+    "  --skew SECONDS          shift Standard Webhooks timestamps (negative: in the past)\n"
+    "  --idempotency-header    add Idempotency-Key: <row_id> (as Clay users template {{Row ID}})\n"
+    "  --concurrency C         requests in flight (default 8; with --rate: a cap, default 256)\n"
+    "  --rate R                open loop: start R requests per second whatever the answers; latency is\n"
+    "                          measured from each request's scheduled start (no coordinated omission)\n"
+    "  --retry clay|none       clay: retry transport errors, timeouts, 408, 429 and 5xx with exponential\n"
+    "                          backoff and jitter, honouring Retry-After (default none)\n"
+    "  --max-attempts N        attempts per request with --retry clay (default 8)\n"
+    "  --timeout-ms MS         per attempt (default 30000)\n"
+    "  --seed X                generator and shuffle seed (default random, printed)\n"
+    "  --fixture FILE          send the first step of this fixture instead of generated leads\n"
+    "  --report json           print the summary as one JSON object on stdout (text goes to stderr)\n"
+    "\n"
+    "Exit status: 0 when every final answer was 2xx (with --tamper: 401), 1 otherwise, 2 on bad usage.\n";
+
+typedef struct st_fire_opts_t {
+    const char *target;
+    size_t count;
+    size_t dup;
+    size_t concurrency; /* 0: default */
+    int shuffle;
+    int mutate;
+    int scheme_given;
+    cw_sign_scheme_t scheme;
+    const char *secrets[CW_SIGN_MAX_SECRETS];
+    size_t num_secrets;
+    char *env_secrets; /* owns the strings of secrets[] when they came from the environment */
+    cw_sign_tamper_t tamper;
+    int64_t skew_s;
+    double rate;
+    int retry;
+    unsigned max_attempts;
+    uint64_t timeout_ms;
+    uint64_t seed;
+    const char *fixture_path;
+    int report_json;
+    int idempotency_header;
+} fire_opts_t;
+
+typedef struct st_fire_t fire_t;
+
+typedef struct st_send_t {
+    fire_t *fire;
+    cw_fire_send_t plan;
+    char *body; /* owned while the send is in flight */
+    size_t body_len;
+    uint64_t start_us; /* latency origin: the scheduled start (open loop) or the first attempt (closed) */
+    unsigned attempts;
+    cw_timer_t retry_timer;
+} send_t;
+
+struct st_fire_t {
+    fire_opts_t opts;
+    cw_loop_t loop;
+    cw_http_t *http;
+    char *url;
+    cw_fixture_t *fixture;       /* may be NULL */
+    char **fixture_header_lines; /* the fixture step's request headers as "Name: value" */
+    size_t num_fixture_headers;
+    cw_fire_send_t *plan;
+    size_t num_plan;
+    size_t next; /* the next plan entry to start */
+    size_t in_flight;
+    size_t num_done;
+    uint64_t run_start_us;
+    uint64_t last_done_us;
+    cw_timer_t pace_timer;
+    uint64_t jitter_rng;
+    cw_fire_backoff_t backoff;
+    cw_fire_stats_t stats;
+};
+
+static int usage_error(const char *what, const char *arg)
+{
+    fprintf(stderr, "clay-harness fire: %s%s%s (see clay-harness fire --help)\n", what, arg != NULL ? ": " : "",
+            arg != NULL ? arg : "");
+    return 2;
+}
+
+/* option_value matches argv[*i] against |name| ("--name VALUE" or "--name=VALUE"); on a match it returns
+ * 1 with the value in *|out| (NULL when the value is missing) and advances *|i| past it. */
+static int option_value(int argc, char **argv, int *i, const char *name, const char **out)
+{
+    size_t len = strlen(name);
+    const char *arg = argv[*i];
+    if (strncmp(arg, name, len) != 0) {
+        return 0;
+    }
+    if (arg[len] == '=') {
+        *out = arg + len + 1;
+        return 1;
+    }
+    if (arg[len] != '\0') {
+        return 0;
+    }
+    *out = *i + 1 < argc ? argv[++*i] : NULL;
+    return 1;
+}
+
+static int parse_size(const char *s, uint64_t min, uint64_t max, size_t *out)
+{
+    uint64_t v;
+    if (s == NULL || cw_parse_u64(s, strlen(s), min, max, &v) != 0) {
+        return -1;
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+    if (s == NULL || *s == '\0') {
+        return -1;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < -(INT64_C(1) << 40) || v > (INT64_C(1) << 40)) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_rate(const char *s, double *out)
+{
+    if (s == NULL || *s == '\0') {
+        return -1;
+    }
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || *end != '\0' || !(v > 0 && v <= 1e6)) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static void secrets_from_env(fire_opts_t *opts)
+{
+    const char *env = getenv("CLAY_WEBHOOK_SECRET");
+    if (env == NULL || *env == '\0') {
+        return;
+    }
+    opts->env_secrets = cw_strdup(env);
+    char *p = opts->env_secrets;
+    while (p != NULL && opts->num_secrets < CW_SIGN_MAX_SECRETS) {
+        char *comma = strchr(p, ',');
+        if (comma != NULL) {
+            *comma = '\0';
+        }
+        if (*p != '\0') {
+            opts->secrets[opts->num_secrets++] = p;
+        }
+        p = comma != NULL ? comma + 1 : NULL;
+    }
+}
+
+/* parse_args fills |opts|. Returns -1 to go on, or an exit code (0 after --help, 2 on a usage error). */
+static int parse_args(int argc, char **argv, fire_opts_t *opts)
+{
+    int seed_given = 0;
+    for (int i = 1; i < argc; ++i) {
+        const char *v = NULL;
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (strcmp(arg, "--shuffle") == 0) {
+            opts->shuffle = 1;
+        } else if (strcmp(arg, "--mutate-types") == 0) {
+            opts->mutate = 1;
+        } else if (strcmp(arg, "--idempotency-header") == 0) {
+            opts->idempotency_header = 1;
+        } else if (option_value(argc, argv, &i, "--target", &v)) {
+            if (v == NULL || (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)) {
+                return usage_error("--target needs an http:// or https:// URL", v);
+            }
+            opts->target = v;
+        } else if (option_value(argc, argv, &i, "--count", &v)) {
+            if (parse_size(v, 1, 10000000, &opts->count) != 0) {
+                return usage_error("--count needs an integer 1-10000000", v);
+            }
+        } else if (option_value(argc, argv, &i, "--dup", &v)) {
+            if (parse_size(v, 1, 1000, &opts->dup) != 0) {
+                return usage_error("--dup needs an integer 1-1000", v);
+            }
+        } else if (option_value(argc, argv, &i, "--concurrency", &v)) {
+            if (parse_size(v, 1, 100000, &opts->concurrency) != 0) {
+                return usage_error("--concurrency needs an integer 1-100000", v);
+            }
+        } else if (option_value(argc, argv, &i, "--scheme", &v)) {
+            if (v == NULL || cw_sign_scheme_parse(v, &opts->scheme) != 0) {
+                return usage_error("--scheme needs static, bearer, hmac, standard or none", v);
+            }
+            opts->scheme_given = 1;
+        } else if (option_value(argc, argv, &i, "--secret", &v)) {
+            if (v == NULL || *v == '\0') {
+                return usage_error("--secret needs a value", NULL);
+            }
+            if (opts->num_secrets == CW_SIGN_MAX_SECRETS) {
+                return usage_error("too many --secret (at most 8)", NULL);
+            }
+            opts->secrets[opts->num_secrets++] = v;
+        } else if (option_value(argc, argv, &i, "--tamper", &v)) {
+            if (v == NULL || cw_sign_tamper_parse(v, &opts->tamper) != 0 || opts->tamper == CW_SIGN_TAMPER_NONE) {
+                return usage_error("--tamper needs wrong-secret, wrong-length, non-hex, non-base64, malformed or missing", v);
+            }
+        } else if (option_value(argc, argv, &i, "--skew", &v)) {
+            if (parse_i64(v, &opts->skew_s) != 0) {
+                return usage_error("--skew needs a whole number of seconds", v);
+            }
+        } else if (option_value(argc, argv, &i, "--rate", &v)) {
+            if (parse_rate(v, &opts->rate) != 0) {
+                return usage_error("--rate needs a number of requests per second, above 0", v);
+            }
+        } else if (option_value(argc, argv, &i, "--retry", &v)) {
+            if (v != NULL && strcmp(v, "clay") == 0) {
+                opts->retry = 1;
+            } else if (v != NULL && strcmp(v, "none") == 0) {
+                opts->retry = 0;
+            } else {
+                return usage_error("--retry needs clay or none", v);
+            }
+        } else if (option_value(argc, argv, &i, "--max-attempts", &v)) {
+            size_t n;
+            if (parse_size(v, 1, 100, &n) != 0) {
+                return usage_error("--max-attempts needs an integer 1-100", v);
+            }
+            opts->max_attempts = (unsigned)n;
+        } else if (option_value(argc, argv, &i, "--timeout-ms", &v)) {
+            size_t n;
+            if (parse_size(v, 1, 3600000, &n) != 0) {
+                return usage_error("--timeout-ms needs an integer 1-3600000", v);
+            }
+            opts->timeout_ms = n;
+        } else if (option_value(argc, argv, &i, "--seed", &v)) {
+            if (v == NULL || cw_parse_u64(v, strlen(v), 0, UINT64_MAX, &opts->seed) != 0) {
+                return usage_error("--seed needs an unsigned integer", v);
+            }
+            seed_given = 1;
+        } else if (option_value(argc, argv, &i, "--fixture", &v)) {
+            if (v == NULL) {
+                return usage_error("--fixture needs a file", NULL);
+            }
+            opts->fixture_path = v;
+        } else if (option_value(argc, argv, &i, "--report", &v)) {
+            if (v == NULL || strcmp(v, "json") != 0) {
+                return usage_error("--report needs json", v);
+            }
+            opts->report_json = 1;
+        } else {
+            return usage_error("unknown option", arg);
+        }
+    }
+    if (opts->target == NULL) {
+        return usage_error("--target URL is required", NULL);
+    }
+    if (!seed_given) {
+        opts->seed = cw_random_u64() >> 11; /* short enough to retype */
+    }
+    if (opts->num_secrets == 0) {
+        secrets_from_env(opts);
+    }
+    if (!opts->scheme_given && opts->fixture_path == NULL) {
+        opts->scheme = opts->num_secrets != 0 ? CW_SIGN_STATIC : CW_SIGN_NONE;
+    }
+    if (opts->scheme_given && opts->scheme != CW_SIGN_NONE && opts->num_secrets == 0) {
+        return usage_error("--scheme needs a --secret (or CLAY_WEBHOOK_SECRET)", NULL);
+    }
+    if (opts->concurrency == 0) {
+        opts->concurrency = opts->rate > 0 ? 256 : 8;
+    }
+    if ((uint64_t)opts->count * opts->dup > CW_FIRE_MAX_SENDS) {
+        return usage_error("--count times --dup is too large", NULL);
+    }
+    return -1;
+}
+
+/* ---- building one attempt ---- */
+
+static const cw_fixture_step_t *fixture_step(const fire_t *fire)
+{
+    return fire->fixture != NULL ? &fire->fixture->steps[0] : NULL;
+}
+
+/* sign_headers makes the auth headers of one attempt over |body|. Returns 0, or -1 with |err| set. */
+static int sign_headers(const fire_t *fire, const void *body, size_t body_len, cw_sign_headers_t *out, char *err, size_t err_size)
+{
+    const fire_opts_t *o = &fire->opts;
+    const cw_fixture_step_t *step = fixture_step(fire);
+    if (step != NULL && !o->scheme_given) {
+        /* The fixture's own "sign" block, with --secret (or the environment) replacing its secrets. */
+        const cw_fixture_sign_t *s = &step->request.sign;
+        if (s->scheme == CW_SIGN_NONE) {
+            out->num_headers = 0;
+            return 0;
+        }
+        cw_sign_params_t p = {.scheme = s->scheme,
+                              .secrets = o->num_secrets != 0 ? o->secrets : (const char *const *)s->secrets,
+                              .num_secrets = o->num_secrets != 0 ? o->num_secrets : s->num_secrets,
+                              .tamper = o->tamper != CW_SIGN_TAMPER_NONE ? o->tamper : s->tamper,
+                              .skew_s = o->skew_s != 0 ? o->skew_s : s->skew_s,
+                              .msg_id = s->msg_id,
+                              .flags = s->bare_hex ? CW_SIGN_BARE_HEX : 0};
+        return cw_sign_request(&p, body, body_len, out, err, err_size);
+    }
+    if (o->scheme == CW_SIGN_NONE) {
+        out->num_headers = 0;
+        return 0;
+    }
+    cw_sign_params_t p = {
+        .scheme = o->scheme, .secrets = o->secrets, .num_secrets = o->num_secrets, .tamper = o->tamper, .skew_s = o->skew_s};
+    return cw_sign_request(&p, body, body_len, out, err, err_size);
+}
+
+static void row_id_of(const fire_t *fire, uint32_t lead, char *out, size_t out_size)
+{
+    if (fire->fixture != NULL) {
+        snprintf(out, out_size, "%s-%" PRIu32, fire->fixture->name, lead);
+    } else {
+        cw_gen_facts_t facts;
+        cw_gen_lead_facts(fire->opts.seed, lead, &facts);
+        snprintf(out, out_size, "%s", facts.row_id);
+    }
+}
+
+static void on_response(const cw_http_response_t *res, void *data);
+static void pump(fire_t *fire);
+
+static void start_attempt(send_t *send)
+{
+    fire_t *fire = send->fire;
+    const char *lines[CW_FIXTURE_MAX_HEADERS + CW_SIGN_MAX_HEADERS + 2];
+    char *owned[CW_SIGN_MAX_HEADERS + 1];
+    size_t num_lines = 0, num_owned = 0;
+    char err[256];
+    cw_sign_headers_t auth;
+
+    if (fire->fixture != NULL) {
+        for (size_t i = 0; i != fire->num_fixture_headers; ++i) {
+            lines[num_lines++] = fire->fixture_header_lines[i];
+        }
+    } else {
+        lines[num_lines++] = "Content-Type: application/json";
+    }
+    if (fire->opts.idempotency_header) {
+        char row_id[160];
+        row_id_of(fire, send->plan.lead, row_id, sizeof(row_id));
+        owned[num_owned] = cw_hclient_header_line("Idempotency-Key", row_id);
+        lines[num_lines++] = owned[num_owned++];
+    }
+    /* Signed per attempt, as a sender would: a retry gets a fresh Standard Webhooks timestamp, same id. */
+    if (sign_headers(fire, send->body, send->body_len, &auth, err, sizeof(err)) != 0) {
+        auth.num_headers = 0; /* checked once before the run, so this cannot happen */
+    }
+    for (size_t i = 0; i != auth.num_headers; ++i) {
+        owned[num_owned] = cw_hclient_header_line(auth.headers[i].name, auth.headers[i].value);
+        lines[num_lines++] = owned[num_owned++];
+    }
+    const cw_fixture_step_t *step = fixture_step(fire);
+    cw_http_request_t req = {.method = step != NULL ? step->request.method : "POST",
+                             .url = fire->url,
+                             .headers = lines,
+                             .num_headers = num_lines,
+                             .body = send->body,
+                             .body_len = send->body_len,
+                             .timeout_ms = fire->opts.timeout_ms,
+                             .max_attempts = 1};
+    ++send->attempts;
+    ++fire->stats.num_attempts;
+    cw_http_submit(fire->http, &fire->loop, &req, on_response, send);
+    for (size_t i = 0; i != num_owned; ++i) {
+        free(owned[i]);
+    }
+}
+
+static void on_retry_timer(cw_timer_t *timer)
+{
+    start_attempt(timer->data);
+}
+
+/* result_name returns the answer's "status" field, else "error:<its error field>", else NULL. */
+static const char *result_name(const cw_http_response_t *res, char *buf, size_t buf_size)
+{
+    const char *name = NULL;
+    cJSON *json = cJSON_ParseWithLength(res->body, res->body_len);
+    if (cJSON_IsObject(json)) {
+        const cJSON *status = cJSON_GetObjectItemCaseSensitive(json, "status");
+        const cJSON *error = cJSON_GetObjectItemCaseSensitive(json, "error");
+        if (cJSON_IsString(status)) {
+            snprintf(buf, buf_size, "%s", status->valuestring);
+            name = buf;
+        } else if (cJSON_IsString(error)) {
+            snprintf(buf, buf_size, "error:%s", error->valuestring);
+            name = buf;
+        }
+    }
+    cJSON_Delete(json);
+    return name;
+}
+
+static void finish_send(send_t *send, const cw_http_response_t *res)
+{
+    fire_t *fire = send->fire;
+    cw_fire_stats_t *stats = &fire->stats;
+    uint64_t now = cw_now_us();
+    int status = res->error == CW_HTTP_OK ? res->status : 0;
+    stats->latency_us[stats->num_sends++] = now >= send->start_us ? now - send->start_us : 0;
+    ++stats->by_status[status > 0 && status < CW_FIRE_MAX_STATUS ? status : 0];
+    char buf[CW_FIRE_RESULT_NAME_SIZE];
+    cw_fire_stats_count_result(stats, res->error == CW_HTTP_OK ? result_name(res, buf, sizeof(buf)) : "(no answer)");
+    int ok = fire->opts.tamper != CW_SIGN_TAMPER_NONE ? status == 401 : (status >= 200 && status <= 299);
+    if (ok) {
+        ++stats->num_ok;
+    }
+    fire->last_done_us = now;
+    free(send->body);
+    free(send);
+    --fire->in_flight;
+    ++fire->num_done;
+    pump(fire);
+}
+
+static void on_response(const cw_http_response_t *res, void *data)
+{
+    send_t *send = data;
+    fire_t *fire = send->fire;
+    int status = res->error == CW_HTTP_OK ? res->status : 0;
+    if (res->error != CW_HTTP_OK) {
+        ++fire->stats.num_transport_errors;
+    }
+    if (fire->opts.retry && cw_fire_retryable(status) && send->attempts < fire->backoff.max_attempts) {
+        int64_t retry_after = -1;
+        if (res->error == CW_HTTP_OK) {
+            const char *ra = cw_http_find_header(res->headers, res->num_headers, "retry-after");
+            retry_after = ra != NULL ? cw_http_retry_after_ms(ra, cw_wall_ms()) : -1;
+        }
+        uint64_t delay = cw_fire_retry_delay_ms(&fire->backoff, send->attempts, retry_after, &fire->jitter_rng);
+        ++fire->stats.num_retries;
+        send->retry_timer.data = send;
+        cw_timer_start(&fire->loop, &send->retry_timer, delay, on_retry_timer);
+        return;
+    }
+    finish_send(send, res);
+}
+
+/* scheduled_us returns when plan entry |i| should start under --rate. */
+static uint64_t scheduled_us(const fire_t *fire, size_t i)
+{
+    return fire->run_start_us + (uint64_t)((double)i * 1e6 / fire->opts.rate);
+}
+
+static void start_send(fire_t *fire, uint64_t start_us)
+{
+    send_t *send = cw_calloc(1, sizeof(*send));
+    send->fire = fire;
+    send->plan = fire->plan[fire->next++];
+    send->start_us = start_us;
+    if (fire->fixture != NULL) {
+        const cw_fixture_request_t *r = &fixture_step(fire)->request;
+        send->body = cw_malloc(r->body_len + 1);
+        memcpy(send->body, r->body, r->body_len);
+        send->body_len = r->body_len;
+    } else {
+        send->body =
+            cw_gen_lead_json(fire->opts.seed, send->plan.lead, fire->opts.mutate ? CW_GEN_MUTATE_TYPES : 0, &send->body_len);
+    }
+    ++fire->in_flight;
+    start_attempt(send);
+}
+
+static void on_pace_timer(cw_timer_t *timer)
+{
+    pump(timer->data);
+}
+
+/* pump starts what may start now: up to the concurrency (closed loop), or everything due (open loop). */
+static void pump(fire_t *fire)
+{
+    if (fire->opts.rate <= 0) {
+        while (fire->next < fire->num_plan && fire->in_flight < fire->opts.concurrency) {
+            start_send(fire, cw_now_us());
+        }
+        return;
+    }
+    uint64_t now = cw_now_us();
+    while (fire->next < fire->num_plan && fire->in_flight < fire->opts.concurrency) {
+        uint64_t due = scheduled_us(fire, fire->next);
+        if (due > now) {
+            break;
+        }
+        /* Latency counts from |due|: a start delayed by the cap or a slow loop is the target's time too. */
+        start_send(fire, due);
+    }
+    if (fire->next < fire->num_plan && fire->in_flight < fire->opts.concurrency && !cw_timer_is_running(&fire->pace_timer)) {
+        uint64_t due = scheduled_us(fire, fire->next);
+        uint64_t delay_ms = due > now ? (due - now + 999) / 1000 : 0;
+        fire->pace_timer.data = fire;
+        cw_timer_start(&fire->loop, &fire->pace_timer, delay_ms, on_pace_timer);
+    }
+}
+
+/* ---- setup ---- */
+
+static void compute_expected(fire_t *fire)
+{
+    cw_fire_stats_t *stats = &fire->stats;
+    memset(&stats->expected, 0, sizeof(stats->expected));
+    if (fire->opts.tamper != CW_SIGN_TAMPER_NONE) {
+        stats->expected_known = 1; /* refused requests deliver nothing */
+        return;
+    }
+    if (fire->fixture != NULL) {
+        const int *d = fixture_step(fire)->expect.deliveries;
+        if (d[0] < 0 || d[1] < 0 || d[2] < 0 || d[3] < 0) {
+            return;
+        }
+        /* Every send has the same body: one event, or one per lead with distinct Idempotency-Keys. */
+        unsigned events = fire->opts.idempotency_header ? (unsigned)fire->opts.count : 1;
+        stats->expected =
+            (cw_gen_sinks_t){(unsigned)d[0] * events, (unsigned)d[1] * events, (unsigned)d[2] * events, (unsigned)d[3] * events};
+        stats->expected_known = 1;
+        return;
+    }
+    for (size_t i = 0; i != fire->opts.count; ++i) {
+        cw_gen_facts_t facts;
+        cw_gen_sinks_t sinks;
+        cw_gen_lead_facts(fire->opts.seed, i, &facts);
+        cw_gen_expected_sinks(&facts, NULL, &sinks);
+        stats->expected.outreach += sinks.outreach;
+        stats->expected.nurture += sinks.nurture;
+        stats->expected.zapier += sinks.zapier;
+        stats->expected.slack += sinks.slack;
+    }
+    stats->expected_known = 1;
+}
+
+/* setup loads the fixture, builds the URL and the plan, and checks the signing parameters once.
+ * Returns 0, or an exit code (2) after printing why. */
+static int setup(fire_t *fire)
+{
+    const fire_opts_t *o = &fire->opts;
+    char err[512];
+    if (o->fixture_path != NULL) {
+        if (cw_fixture_load(o->fixture_path, &fire->fixture, err, sizeof(err)) != 0) {
+            fprintf(stderr, "clay-harness fire: %s\n", err);
+            return 2;
+        }
+        const cw_fixture_request_t *r = &fire->fixture->steps[0].request;
+        fire->fixture_header_lines = cw_calloc(r->num_headers + 1, sizeof(char *));
+        for (size_t i = 0; i != r->num_headers; ++i) {
+            fire->fixture_header_lines[i] = cw_hclient_header_line(r->headers[i].name, r->headers[i].value);
+        }
+        fire->num_fixture_headers = r->num_headers;
+        if (!o->scheme_given && r->sign.scheme != CW_SIGN_NONE && o->num_secrets == 0 && r->sign.num_secrets == 0) {
+            fprintf(stderr, "clay-harness fire: %s asks for a signature but has no secret: give --secret\n", o->fixture_path);
+            return 2;
+        }
+    }
+    const char *path = fire->fixture != NULL ? fire->fixture->steps[0].request.path : CW_FIXTURE_DEFAULT_PATH;
+    fire->url = cw_hclient_target_has_path(o->target) ? cw_strdup(o->target) : cw_hclient_url(o->target, path);
+
+    /* A bad secret (say, a whsec_ that is not base64) fails here once, not on every request. */
+    cw_sign_headers_t probe;
+    if (sign_headers(fire, "{}", 2, &probe, err, sizeof(err)) != 0) {
+        fprintf(stderr, "clay-harness fire: cannot sign: %s\n", err);
+        return 2;
+    }
+
+    fire->num_plan = o->count * o->dup;
+    fire->plan = cw_calloc(fire->num_plan, sizeof(*fire->plan));
+    if (cw_fire_schedule(o->count, o->dup, o->shuffle, o->seed, fire->plan) != 0) {
+        fprintf(stderr, "clay-harness fire: cannot plan %zu x %zu sends\n", o->count, o->dup);
+        return 2;
+    }
+    fire->backoff = (cw_fire_backoff_t)CW_FIRE_BACKOFF_DEFAULT;
+    fire->backoff.max_attempts = o->max_attempts;
+    fire->jitter_rng = o->seed ^ UINT64_C(0x9e3779b97f4a7c15);
+
+    cw_fire_stats_t *stats = &fire->stats;
+    stats->target = fire->url;
+    const cw_fixture_step_t *step = fixture_step(fire);
+    cw_sign_scheme_t scheme = step != NULL && !o->scheme_given ? step->request.sign.scheme : o->scheme;
+    cw_sign_tamper_t tamper =
+        step != NULL && !o->scheme_given && o->tamper == CW_SIGN_TAMPER_NONE ? step->request.sign.tamper : o->tamper;
+    stats->scheme = cw_sign_scheme_name(scheme);
+    stats->tamper = cw_sign_tamper_name(tamper, scheme);
+    stats->source = o->fixture_path != NULL ? o->fixture_path : (o->mutate ? "generated, mutated types" : "generated");
+    stats->seed = o->seed;
+    stats->num_leads = o->count;
+    stats->dup = o->dup;
+    stats->concurrency = o->concurrency;
+    stats->offered_rate = o->rate;
+    stats->retry = o->retry;
+    stats->latency_us = cw_calloc(fire->num_plan, sizeof(uint64_t));
+    compute_expected(fire);
+    return 0;
+}
+
+static void teardown(fire_t *fire)
+{
+    for (size_t i = 0; i != fire->num_fixture_headers; ++i) {
+        free(fire->fixture_header_lines[i]);
+    }
+    free(fire->fixture_header_lines);
+    cw_fixture_free(fire->fixture);
+    free(fire->plan);
+    free(fire->url);
+    free(fire->stats.latency_us);
+    free(fire->opts.env_secrets);
+}
+
+int cw_harness_fire_main(int argc, char **argv)
+{
+    fire_t fire = {.opts = {.count = 100, .dup = 1, .max_attempts = 8, .timeout_ms = 30000}};
+    int rc = parse_args(argc, argv, &fire.opts);
+    if (rc >= 0) {
+        free(fire.opts.env_secrets);
+        return rc;
+    }
+    if ((rc = setup(&fire)) != 0) {
+        goto Exit;
+    }
+    fire.http = cw_http_new();
+    if (fire.http == NULL) {
+        fputs("clay-harness fire: cannot start the HTTP client\n", stderr);
+        rc = 1;
+        goto Exit;
+    }
+    cw_loop_init(&fire.loop);
+    fire.run_start_us = cw_now_us();
+    fire.last_done_us = fire.run_start_us;
+    pump(&fire);
+    while (fire.num_done < fire.num_plan) {
+        cw_loop_run_once(&fire.loop);
+    }
+    cw_timer_stop(&fire.pace_timer);
+    cw_http_free(fire.http);
+    cw_loop_dispose(&fire.loop, 1);
+
+    fire.stats.elapsed_us = fire.last_done_us - fire.run_start_us;
+    cw_fire_stats_finish(&fire.stats);
+    if (fire.opts.report_json) {
+        cw_fire_report_human(&fire.stats, stderr);
+        char *json = cw_fire_report_json(&fire.stats);
+        printf("%s\n", json);
+        free(json);
+    } else {
+        cw_fire_report_human(&fire.stats, stdout);
+    }
+    fflush(stdout);
+    rc = fire.stats.num_ok == fire.stats.num_sends ? 0 : 1;
+
+Exit:
+    teardown(&fire);
+    return rc;
+}

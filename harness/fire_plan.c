@@ -1,0 +1,90 @@
+/*
+ * fire_plan.c: send order, retry delays and percentiles for fire (see fire_plan.h).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include "fire_plan.h"
+#include "gen.h"
+
+uint64_t cw_fire_uniform(uint64_t *state, uint64_t bound)
+{
+    unsigned __int128 product = (unsigned __int128)cw_gen_next(state) * bound;
+    return (uint64_t)(product >> 64);
+}
+
+int cw_fire_schedule(size_t num_leads, size_t dup, int shuffle, uint64_t seed, cw_fire_send_t *out)
+{
+    if (num_leads == 0 || dup == 0 || num_leads > CW_FIRE_MAX_SENDS / dup) {
+        return -1;
+    }
+    size_t total = num_leads * dup;
+    for (size_t i = 0; i != total; ++i) {
+        out[i].lead = (uint32_t)(i / dup);
+        out[i].copy = (uint32_t)(i % dup);
+    }
+    if (shuffle) {
+        /* A stream of its own, so the order does not depend on how the leads themselves were drawn. */
+        uint64_t state = seed ^ UINT64_C(0x5deece66d1f2e3a7);
+        for (size_t i = total - 1; i > 0; --i) {
+            size_t j = (size_t)cw_fire_uniform(&state, (uint64_t)i + 1);
+            cw_fire_send_t t = out[i];
+            out[i] = out[j];
+            out[j] = t;
+        }
+    }
+    return 0;
+}
+
+uint64_t cw_fire_retry_delay_ms(const cw_fire_backoff_t *policy, unsigned retry, int64_t retry_after_ms, uint64_t *rng)
+{
+    uint64_t step = policy->base_ms;
+    for (unsigned i = 1; i < retry && step < policy->cap_ms; ++i) {
+        step *= 2;
+    }
+    if (step > policy->cap_ms) {
+        step = policy->cap_ms;
+    }
+    uint64_t half = step / 2;
+    uint64_t delay = half + cw_fire_uniform(rng, step - half + 1);
+    if (retry_after_ms >= 0) {
+        uint64_t ra = (uint64_t)retry_after_ms;
+        if (ra > policy->retry_after_cap_ms) {
+            ra = policy->retry_after_cap_ms;
+        }
+        if (ra > delay) {
+            delay = ra;
+        }
+    }
+    return delay;
+}
+
+int cw_fire_retryable(int status)
+{
+    return status == 0 || status == 408 || status == 429 || (status >= 500 && status <= 599);
+}
+
+uint64_t cw_fire_percentile(const uint64_t *sorted, size_t num, double p)
+{
+    if (num == 0) {
+        return 0;
+    }
+    double rank = ceil(p / 100.0 * (double)num);
+    size_t index = rank < 1.0 ? 0 : (size_t)rank - 1;
+    if (index >= num) {
+        index = num - 1;
+    }
+    return sorted[index];
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void cw_fire_sort_u64(uint64_t *values, size_t num)
+{
+    if (num > 1) {
+        qsort(values, num, sizeof(*values), cmp_u64);
+    }
+}
