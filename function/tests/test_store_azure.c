@@ -337,12 +337,19 @@ static void test_list_pages(void **state)
     static result_t rs[N];
     memset(rs, 0, sizeof(rs));
     char name[32];
-    for (size_t i = 0; i != N; ++i) {
-        snprintf(name, sizeof(name), "events/%04zu", i);
-        cw_store_create(s, &loop, name, "x", 1, on_result, &rs[i]);
+    /* in batches: a thousand requests at once measures the emulator, not the backend */
+    for (size_t start = 0; start < N; start += 50) {
+        size_t end = start + 50 < N ? start + 50 : N;
+        for (size_t i = start; i != end; ++i) {
+            snprintf(name, sizeof(name), "events/%04zu", i);
+            cw_store_create(s, &loop, name, "x", 1, on_result, &rs[i]);
+        }
+        run_until(rs + start, end - start);
     }
-    run_until(rs, N);
     for (size_t i = 0; i != N; ++i) {
+        if (rs[i].status != CW_STORE_OK) {
+            print_message("%zu: %s\n", i, rs[i].detail);
+        }
         assert_int_equal(rs[i].status, CW_STORE_OK);
         result_free(&rs[i]);
     }
