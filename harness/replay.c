@@ -1,0 +1,598 @@
+/*
+ * replay.c: `clay-harness replay`, fixtures against a target. Each case's
+ * steps are sent in order, byte-exact (headers as recorded, then the
+ * signature the step asks for, computed now); each answer is checked against
+ * the step's expectations (fixture.h), and sink deliveries against the mock's
+ * ledger (GET /_harness/deliveries?event_id=<the id the response named>).
+ * One line per case, then "N passed, N failed"; --junit writes JUnit XML.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cjson/cJSON.h>
+#include "cw/http.h"
+#include "cw/loop.h"
+#include "cw/util.h"
+#include "cmds.h"
+#include "fixture.h"
+#include "hclient.h"
+#include "junit.h"
+#include "sign.h"
+
+#define DEFAULT_TARGET "http://127.0.0.1:8080"
+#define MAX_DEPTH 16     /* folder recursion */
+#define MAX_FILES 100000 /* fixtures in one run */
+#define LEDGER_MAX_BYTES (64u * 1024 * 1024)
+#define RESPONSE_MAX_BYTES (16u * 1024 * 1024)
+
+static const char usage_text[] =
+    "usage: clay-harness replay [options] PATH...\n"
+    "\n"
+    "Replays fixture files (PATH: a file, or a folder searched recursively for *.json, in sorted order)\n"
+    "against a target and checks each step's status, response JSON subset, headers, substrings, and\n"
+    "(with --mock) the sink deliveries the mock recorded. Prints 'ok NAME' or 'FAIL NAME: WHY' per case\n"
+    "and a final 'N passed, N failed'. See fixtures/README.md for the format and the target's setup.\n"
+    "\n"
+    "options:\n"
+    "  --target URL      where to send (default " DEFAULT_TARGET "); fixture paths are appended\n"
+    "  --secret S        sign with S instead of the fixture's secrets (repeat for several)\n"
+    "  --mock URL        the clay-harness mock whose sinks the target delivers to (for 'deliveries' and\n"
+    "                    'sink_json' expectations; a case with them fails without --mock)\n"
+    "  --junit FILE      also write JUnit XML to FILE\n"
+    "  --timeout-ms MS   per request (default 30000)\n"
+    "\n"
+    "Exit status: 0 when every case passed, 1 otherwise, 2 on bad usage.\n";
+
+typedef struct st_replay_t {
+    const char *target;
+    const char *secrets[CW_SIGN_MAX_SECRETS];
+    size_t num_secrets;
+    const char *mock;
+    const char *junit;
+    uint64_t timeout_ms;
+    cw_http_t *http;
+    cw_loop_t loop;
+} replay_t;
+
+typedef struct st_path_list_t {
+    char **paths;
+    size_t num, cap;
+} path_list_t;
+
+static int usage_error(const char *what, const char *arg)
+{
+    fprintf(stderr, "clay-harness replay: %s%s%s (see clay-harness replay --help)\n", what, arg != NULL ? ": " : "",
+            arg != NULL ? arg : "");
+    return 2;
+}
+
+/* ---- finding the fixtures ---- */
+
+static void list_add(path_list_t *list, char *path)
+{
+    if (list->num == list->cap) {
+        list->cap = list->cap == 0 ? 64 : list->cap * 2;
+        list->paths = cw_realloc(list->paths, list->cap * sizeof(char *));
+    }
+    list->paths[list->num++] = path;
+}
+
+static int cmp_paths(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int ends_with_json(const char *name)
+{
+    size_t len = strlen(name);
+    return len > 5 && strcmp(name + len - 5, ".json") == 0;
+}
+
+/* walk adds the *.json regular files under |dir| to |list|. Returns 0, or -1 with |err| set. */
+static int walk(const char *dir, unsigned depth, path_list_t *list, char *err, size_t err_size)
+{
+    if (depth > MAX_DEPTH) {
+        snprintf(err, err_size, "%s: folders nested deeper than %u", dir, MAX_DEPTH);
+        return -1;
+    }
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        snprintf(err, err_size, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue; /* ".", "..", and hidden files (editor swap files, .git) */
+        }
+        cw_buf_t path = CW_BUF_INIT;
+        cw_buf_appendf(&path, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", e->d_name);
+        struct stat st;
+        if (stat(path.base, &st) != 0) {
+            cw_buf_free(&path);
+            continue; /* a dangling link */
+        }
+        if (S_ISDIR(st.st_mode)) {
+            rc = walk(path.base, depth + 1, list, err, err_size);
+            cw_buf_free(&path);
+        } else if (S_ISREG(st.st_mode) && ends_with_json(e->d_name) && list->num < MAX_FILES) {
+            list_add(list, cw_buf_release(&path, NULL));
+        } else {
+            cw_buf_free(&path);
+        }
+        if (rc != 0) {
+            break;
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* ---- one step ---- */
+
+static int sign_step(const replay_t *replay, const cw_fixture_step_t *step, cw_sign_headers_t *out, char *err, size_t err_size)
+{
+    const cw_fixture_sign_t *s = &step->request.sign;
+    if (s->scheme == CW_SIGN_NONE || replay->num_secrets == 0) {
+        return cw_fixture_step_sign(step, 0, out, err, err_size);
+    }
+    cw_sign_params_t p = {.scheme = s->scheme,
+                          .secrets = replay->secrets,
+                          .num_secrets = replay->num_secrets,
+                          .tamper = s->tamper,
+                          .skew_s = s->skew_s,
+                          .msg_id = s->msg_id,
+                          .flags = s->bare_hex ? CW_SIGN_BARE_HEX : 0};
+    return cw_sign_request(&p, step->request.body, step->request.body_len, out, err, err_size);
+}
+
+/* send_step sends |step|'s request. Returns 0 with the answer in |out|, or -1 with |why| set. */
+static int send_step(replay_t *replay, const cw_fixture_step_t *step, cw_http_result_t *out, char *why, size_t why_size)
+{
+    const cw_fixture_request_t *r = &step->request;
+    char *lines[CW_FIXTURE_MAX_HEADERS + CW_SIGN_MAX_HEADERS];
+    size_t num_lines = 0;
+    char err[256];
+    cw_sign_headers_t auth;
+    int rc = -1;
+
+    if (sign_step(replay, step, &auth, err, sizeof(err)) != 0) {
+        snprintf(why, why_size, "cannot sign: %s", err);
+        return -1;
+    }
+    for (size_t i = 0; i != r->num_headers && num_lines < CW_FIXTURE_MAX_HEADERS; ++i) {
+        lines[num_lines++] = cw_hclient_header_line(r->headers[i].name, r->headers[i].value);
+    }
+    for (size_t i = 0; i != auth.num_headers; ++i) {
+        lines[num_lines++] = cw_hclient_header_line(auth.headers[i].name, auth.headers[i].value);
+    }
+    int has_body =
+        r->body_len != 0 || strcmp(r->method, "POST") == 0 || strcmp(r->method, "PUT") == 0 || strcmp(r->method, "PATCH") == 0;
+    char *url = cw_hclient_url(replay->target, r->path);
+    cw_http_request_t req = {.method = r->method,
+                             .url = url,
+                             .headers = (const char *const *)lines,
+                             .num_headers = num_lines,
+                             .body = has_body ? r->body : NULL,
+                             .body_len = has_body ? r->body_len : 0,
+                             .timeout_ms = replay->timeout_ms,
+                             .max_response_bytes = RESPONSE_MAX_BYTES,
+                             .head_only = strcmp(r->method, "HEAD") == 0};
+    if (cw_hclient_fetch(replay->http, &replay->loop, &req, out) != CW_HTTP_OK) {
+        snprintf(why, why_size, "no answer from %s: %s", url, out->error_text);
+        cw_http_result_free(out);
+        goto Exit;
+    }
+    rc = 0;
+
+Exit:
+    free(url);
+    for (size_t i = 0; i != num_lines; ++i) {
+        free(lines[i]);
+    }
+    return rc;
+}
+
+/* ---- deliveries ---- */
+
+static int expects_deliveries(const cw_fixture_expect_t *e)
+{
+    for (size_t k = 0; k != CW_FIXTURE_NUM_SINKS; ++k) {
+        if (e->deliveries[k] >= 0 || e->sink_json[k] != NULL) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* row_id_of returns the string "row_id" of the JSON object |body| (malloc'd), or NULL. */
+static char *row_id_of(const uint8_t *body, size_t len)
+{
+    char *row_id = NULL;
+    cJSON *json = cJSON_ParseWithLength((const char *)body, len);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(json, "row_id");
+    if (cJSON_IsString(v)) {
+        row_id = cw_strdup(v->valuestring);
+    }
+    cJSON_Delete(json);
+    return row_id;
+}
+
+/* delivery_matches reports whether a ledger entry belongs to the case. With an event id: the payload's
+ * "event_id" is it, or the delivery's Idempotency-Key is "<id>:<sink>" (or the id itself), which also
+ * covers payloads without an event_id, such as Slack messages. Without one (no answer of the case named
+ * an event yet): the payload carries the request's row_id. */
+static int delivery_matches(const cJSON *delivery, const char *event_id, const char *row_id)
+{
+    const cJSON *body = cJSON_GetObjectItemCaseSensitive(delivery, "body");
+    if (event_id != NULL) {
+        size_t id_len = strlen(event_id);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(delivery, "event_id");
+        const cJSON *key = cJSON_GetObjectItemCaseSensitive(delivery, "idempotency_key");
+        if (cJSON_IsString(v) && strcmp(v->valuestring, event_id) == 0) {
+            return 1;
+        }
+        return cJSON_IsString(key) && strncmp(key->valuestring, event_id, id_len) == 0 &&
+               (key->valuestring[id_len] == '\0' || key->valuestring[id_len] == ':');
+    }
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, "row_id");
+    return row_id != NULL && cJSON_IsString(v) && strcmp(v->valuestring, row_id) == 0;
+}
+
+/* check_deliveries compares the mock's ledger with |step|'s expectations for |event_id| (may be NULL).
+ * Returns 1 when they match, else 0 with |why| set. */
+static int check_deliveries(replay_t *replay, const cw_fixture_step_t *step, const char *event_id, size_t first, char *why,
+                            size_t why_size)
+{
+    const cw_fixture_expect_t *e = &step->expect;
+    cw_http_result_t res = {0};
+    cJSON *ledger = NULL;
+    char *row_id = NULL;
+    int ok = 0;
+
+    cw_buf_t url = CW_BUF_INIT;
+    cw_buf_appends(&url, replay->mock);
+    if (url.len != 0 && url.base[url.len - 1] == '/') {
+        url.base[--url.len] = '\0';
+    }
+    /* The whole ledger: the mock filters by one field at a time, and a delivery is ours by either. */
+    cw_buf_appends(&url, "/_harness/deliveries");
+    if (event_id == NULL) {
+        row_id = row_id_of(step->request.body, step->request.body_len);
+    }
+    cw_http_request_t req = {.url = url.base, .timeout_ms = replay->timeout_ms, .max_response_bytes = LEDGER_MAX_BYTES};
+    if (cw_hclient_fetch(replay->http, &replay->loop, &req, &res) != CW_HTTP_OK || res.status != 200) {
+        snprintf(why, why_size, "cannot read the mock's ledger at %s: %s", url.base,
+                 res.error != CW_HTTP_OK ? res.error_text : "not 200");
+        goto Exit;
+    }
+    ledger = cJSON_ParseWithLength(res.body, res.body_len);
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(ledger, "deliveries");
+    if (!cJSON_IsArray(list)) {
+        snprintf(why, why_size, "the mock's ledger at %s has no \"deliveries\" list", url.base);
+        goto Exit;
+    }
+    for (size_t k = 0; k != CW_FIXTURE_NUM_SINKS; ++k) {
+        const char *sink = cw_fixture_sink_names[k];
+        int count = 0;
+        const cJSON *latest = NULL, *d;
+        size_t index = 0;
+        cJSON_ArrayForEach(d, list)
+        {
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(d, "sink");
+            if (index++ < first) {
+                continue; /* recorded before this case began: an earlier run's */
+            }
+            if (cJSON_IsString(name) && strcmp(name->valuestring, sink) == 0 && delivery_matches(d, event_id, row_id)) {
+                ++count;
+                latest = d;
+            }
+        }
+        if (e->deliveries[k] >= 0 && count != e->deliveries[k]) {
+            snprintf(why, why_size, "deliveries.%s: expected %d, the mock recorded %d for event %s", sink, e->deliveries[k], count,
+                     event_id != NULL ? event_id : "(none named)");
+            goto Exit;
+        }
+        if (e->sink_json[k] != NULL) {
+            char sub[512];
+            if (latest == NULL) {
+                snprintf(why, why_size, "sink_json.%s: the sink received nothing for event %s", sink,
+                         event_id != NULL ? event_id : "(none named)");
+                goto Exit;
+            }
+            if (!cw_json_subset_match(e->sink_json[k], cJSON_GetObjectItemCaseSensitive(latest, "body"), sub, sizeof(sub))) {
+                snprintf(why, why_size, "sink_json.%s: %s", sink, sub);
+                goto Exit;
+            }
+        }
+    }
+    ok = 1;
+
+Exit:
+    cJSON_Delete(ledger);
+    cw_http_result_free(&res);
+    cw_buf_free(&url);
+    free(row_id);
+    return ok;
+}
+
+/* event_id_of returns the response's "id" string (malloc'd, at most 256 bytes), else NULL. */
+static char *event_id_of(const char *body, size_t len)
+{
+    char *id = NULL;
+    cJSON *json = cJSON_ParseWithLength(body, len);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(json, "id");
+    if (cJSON_IsString(v) && v->valuestring[0] != '\0' && strlen(v->valuestring) <= 256) {
+        id = cw_strdup(v->valuestring);
+    }
+    cJSON_Delete(json);
+    return id;
+}
+
+/* ledger_size reads how many deliveries the mock's ledger holds. Returns 0 with *|out| set, or -1 with
+ * |why| set. */
+static int ledger_size(replay_t *replay, size_t *out, char *why, size_t why_size)
+{
+    cw_http_result_t res = {0};
+    cJSON *summary = NULL;
+    int rc = -1;
+    char *url = cw_hclient_url(replay->mock, "/_harness/deliveries?summary=1");
+    cw_http_request_t req = {.url = url, .timeout_ms = replay->timeout_ms};
+    if (cw_hclient_fetch(replay->http, &replay->loop, &req, &res) != CW_HTTP_OK || res.status != 200) {
+        snprintf(why, why_size, "cannot read the mock's ledger at %s: %s", url,
+                 res.error != CW_HTTP_OK ? res.error_text : "not 200");
+        goto Exit;
+    }
+    summary = cJSON_ParseWithLength(res.body, res.body_len);
+    const cJSON *total = cJSON_GetObjectItemCaseSensitive(summary, "total");
+    if (!cJSON_IsNumber(total) || total->valuedouble < 0) {
+        snprintf(why, why_size, "the mock's ledger summary at %s has no \"total\"", url);
+        goto Exit;
+    }
+    *out = (size_t)total->valuedouble;
+    rc = 0;
+
+Exit:
+    cJSON_Delete(summary);
+    cw_http_result_free(&res);
+    free(url);
+    return rc;
+}
+
+/* ---- one case ---- */
+
+/* run_case returns 1 when every step of |fx| met its expectations, else 0 with the first failure in |why|. */
+static int run_case(replay_t *replay, const cw_fixture_t *fx, char *why, size_t why_size)
+{
+    char *event_id = NULL;     /* the latest event a step's answer named */
+    size_t first_delivery = 0; /* the ledger's size when the case began: only later deliveries are the case's */
+    int ok = 0;
+    if (replay->mock != NULL) {
+        for (size_t s = 0; s != fx->num_steps; ++s) {
+            if (expects_deliveries(&fx->steps[s].expect)) {
+                char sub[512];
+                if (ledger_size(replay, &first_delivery, sub, sizeof(sub)) != 0) {
+                    snprintf(why, why_size, "%s", sub);
+                    goto Exit;
+                }
+                break;
+            }
+        }
+    }
+    for (size_t s = 0; s != fx->num_steps; ++s) {
+        const cw_fixture_step_t *step = &fx->steps[s];
+        char sub[1024];
+        cw_http_result_t res;
+        if (send_step(replay, step, &res, sub, sizeof(sub)) != 0) {
+            snprintf(why, why_size, "step %zu: %s", s + 1, sub);
+            goto Exit;
+        }
+        cw_fixture_header_t *headers = cw_calloc(res.num_headers + 1, sizeof(*headers));
+        for (size_t i = 0; i != res.num_headers; ++i) {
+            headers[i].name = res.headers[i].name;
+            headers[i].value = res.headers[i].value;
+        }
+        int matched = cw_fixture_check_response(&step->expect, res.status, headers, res.num_headers, res.body, res.body_len, sub,
+                                                sizeof(sub));
+        free(headers);
+        char *id = event_id_of(res.body, res.body_len);
+        if (id != NULL) {
+            free(event_id);
+            event_id = id;
+        }
+        cw_http_result_free(&res);
+        if (!matched) {
+            snprintf(why, why_size, "step %zu: %s", s + 1, sub);
+            goto Exit;
+        }
+        if (expects_deliveries(&step->expect)) {
+            if (replay->mock == NULL) {
+                snprintf(why, why_size, "step %zu expects sink deliveries, but no --mock URL was given to read them from", s + 1);
+                goto Exit;
+            }
+            if (!check_deliveries(replay, step, event_id, first_delivery, sub, sizeof(sub))) {
+                snprintf(why, why_size, "step %zu: %s", s + 1, sub);
+                goto Exit;
+            }
+        }
+    }
+    ok = 1;
+
+Exit:
+    free(event_id);
+    return ok;
+}
+
+/* one_line keeps a reason on one output line (fixture errors and matcher paths may hold newlines). */
+static void one_line(char *s)
+{
+    for (; *s != '\0'; ++s) {
+        if (*s == '\n' || *s == '\r') {
+            *s = ' ';
+        }
+    }
+}
+
+static int parse_args(int argc, char **argv, replay_t *replay, path_list_t *inputs)
+{
+    for (int i = 1; i < argc; ++i) {
+        const char *arg = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (strcmp(arg, "--target") == 0 || strcmp(arg, "--mock") == 0) {
+            if (v == NULL || (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)) {
+                return usage_error(strcmp(arg, "--target") == 0 ? "--target needs an http(s) URL" : "--mock needs an http(s) URL",
+                                   v);
+            }
+            *(strcmp(arg, "--target") == 0 ? &replay->target : &replay->mock) = v;
+            ++i;
+        } else if (strcmp(arg, "--secret") == 0) {
+            if (v == NULL || *v == '\0') {
+                return usage_error("--secret needs a value", NULL);
+            }
+            if (replay->num_secrets == CW_SIGN_MAX_SECRETS) {
+                return usage_error("too many --secret (at most 8)", NULL);
+            }
+            replay->secrets[replay->num_secrets++] = v;
+            ++i;
+        } else if (strcmp(arg, "--junit") == 0) {
+            if (v == NULL) {
+                return usage_error("--junit needs a file", NULL);
+            }
+            replay->junit = v;
+            ++i;
+        } else if (strcmp(arg, "--timeout-ms") == 0) {
+            uint64_t ms;
+            if (v == NULL || cw_parse_u64(v, strlen(v), 1, 3600000, &ms) != 0) {
+                return usage_error("--timeout-ms needs an integer 1-3600000", v);
+            }
+            replay->timeout_ms = ms;
+            ++i;
+        } else if (strcmp(arg, "--") == 0) {
+            for (++i; i < argc; ++i) {
+                list_add(inputs, argv[i]);
+            }
+        } else if (arg[0] == '-' && arg[1] != '\0') {
+            return usage_error("unknown option", arg);
+        } else {
+            list_add(inputs, (char *)arg);
+        }
+    }
+    if (inputs->num == 0) {
+        return usage_error("give at least one fixture file or folder", NULL);
+    }
+    return -1;
+}
+
+int cw_harness_replay_main(int argc, char **argv)
+{
+    replay_t replay = {.target = DEFAULT_TARGET, .timeout_ms = 30000};
+    path_list_t inputs = {0}, files = {0};
+    cw_junit_case_t *cases = NULL;
+    char **reasons = NULL;
+    char **names = NULL;
+    size_t passed = 0, failed = 0;
+    int rc = parse_args(argc, argv, &replay, &inputs);
+    if (rc >= 0) {
+        free(inputs.paths);
+        return rc;
+    }
+
+    /* Expand folders now so a missing path is reported like a failing case, in order. */
+    for (size_t i = 0; i != inputs.num; ++i) {
+        struct stat st;
+        if (stat(inputs.paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            path_list_t found = {0};
+            char err[512] = "";
+            if (walk(inputs.paths[i], 0, &found, err, sizeof(err)) != 0) {
+                fprintf(stderr, "clay-harness replay: %s\n", err);
+            }
+            qsort(found.paths, found.num, sizeof(char *), cmp_paths);
+            for (size_t k = 0; k != found.num; ++k) {
+                list_add(&files, found.paths[k]);
+            }
+            free(found.paths);
+            if (found.num == 0) {
+                list_add(&files, cw_strdup(inputs.paths[i])); /* reported below as "no fixtures" */
+            }
+        } else {
+            list_add(&files, cw_strdup(inputs.paths[i]));
+        }
+    }
+
+    replay.http = cw_http_new();
+    if (replay.http == NULL) {
+        fputs("clay-harness replay: cannot start the HTTP client\n", stderr);
+        rc = 1;
+        goto Exit;
+    }
+    cw_loop_init(&replay.loop);
+    cases = cw_calloc(files.num, sizeof(*cases));
+    reasons = cw_calloc(files.num, sizeof(char *));
+    names = cw_calloc(files.num, sizeof(char *));
+    uint64_t run_start = cw_now_us();
+    for (size_t i = 0; i != files.num; ++i) {
+        const char *path = files.paths[i];
+        uint64_t start = cw_now_us();
+        char why[2048] = "";
+        cw_fixture_t *fx = NULL;
+        int ok = 0;
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            snprintf(why, sizeof(why), "%s: no *.json fixtures in this folder", path);
+        } else if (cw_fixture_load(path, &fx, why, sizeof(why)) != 0) {
+            /* cw_fixture_load's message already names the file and the field. */
+        } else {
+            ok = run_case(&replay, fx, why, sizeof(why));
+        }
+        names[i] = cw_strdup(fx != NULL ? fx->name : path);
+        one_line(why);
+        /* Load errors start with the path already: do not say it twice. */
+        size_t path_len = strlen(path);
+        const char *reason =
+            fx == NULL && strncmp(why, path, path_len) == 0 && strncmp(why + path_len, ": ", 2) == 0 ? why + path_len + 2 : why;
+        if (ok) {
+            printf("ok %s\n", names[i]);
+            ++passed;
+        } else {
+            printf("FAIL %s: %s\n", names[i], reason);
+            reasons[i] = cw_strdup(why);
+            ++failed;
+        }
+        fflush(stdout);
+        cases[i] =
+            (cw_junit_case_t){.name = names[i], .file = path, .failure = reasons[i], .time_s = (double)(cw_now_us() - start) / 1e6};
+        cw_fixture_free(fx);
+    }
+    printf("%zu passed, %zu failed\n", passed, failed);
+    fflush(stdout);
+    rc = failed == 0 ? 0 : 1;
+    if (replay.junit != NULL &&
+        cw_junit_write(replay.junit, "clay-harness replay", cases, files.num, (double)(cw_now_us() - run_start) / 1e6) != 0) {
+        fprintf(stderr, "clay-harness replay: cannot write %s: %s\n", replay.junit, strerror(errno));
+        rc = 1;
+    }
+    cw_http_free(replay.http);
+    cw_loop_dispose(&replay.loop, 1);
+
+Exit:
+    for (size_t i = 0; i != files.num; ++i) {
+        free(files.paths[i]);
+        if (reasons != NULL) {
+            free(reasons[i]);
+            free(names[i]);
+        }
+    }
+    free(files.paths);
+    free(inputs.paths);
+    free(cases);
+    free(reasons);
+    free(names);
+    return rc;
+}
