@@ -435,6 +435,36 @@ static int is_plain_number(const char *s, size_t len)
     return i == len && digits <= MAX_NUMERIC_DIGITS;
 }
 
+/* append_key_text appends |len| bytes of a CSV column name as JSON string contents in one canonical
+ * form, so equal keys are equal texts: cw_json_escape writes an invalid byte as "\ufffd" but passes a
+ * real U+FFFD through raw, so here U+FFFD is always written escaped. */
+static void append_key_text(cw_buf_t *keys, const char *k, size_t len)
+{
+    static const char replacement[] = "\xef\xbf\xbd"; /* never inside another sequence: 0xef is a lead byte */
+    const char *hit;
+    while ((hit = memmem(k, len, replacement, 3)) != NULL) {
+        cw_json_escape(keys, k, (size_t)(hit - k));
+        cw_buf_appends(keys, "\\ufffd");
+        len -= (size_t)(hit - k) + 3;
+        k = hit + 3;
+    }
+    cw_json_escape(keys, k, len);
+}
+
+/* key_taken reports whether the key being built at r->keys.base + off (its opening quote so far, no
+ * closing one) equals the key of one of the first |num_done| columns. */
+static int key_taken(const cw_rows_t *r, size_t num_done, size_t off)
+{
+    const char *key = r->keys.base + off;
+    size_t len = r->keys.len - off;
+    for (size_t p = 0; p != num_done; ++p) {
+        if (r->key_spans[p].len == len + 1 && memcmp(r->keys.base + r->key_spans[p].off, key, len) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* csv_header reads the header and decides which columns are numeric by a first
  * pass over every record; the reader is left at the first data record. */
 static int csv_header(cw_rows_t *r, char *err, size_t err_size)
@@ -459,21 +489,19 @@ static int csv_header(cw_rows_t *r, char *err, size_t err_size)
         char name[64];
         const char *k = r->vals.base + r->spans[c].off;
         size_t k_len = r->spans[c].len;
-        int dup = 0;
-        for (size_t p = 0; p != c && k_len != 0; ++p) {
-            dup |= r->spans[p].len == k_len && memcmp(r->vals.base + r->spans[p].off, k, k_len) == 0;
-        }
         size_t off = r->keys.len;
         cw_buf_append(&r->keys, "\"", 1);
         if (k_len == 0) {
             snprintf(name, sizeof(name), "column_%zu", c + 1);
             cw_buf_appends(&r->keys, name);
         } else {
-            cw_json_escape(&r->keys, k, k_len);
-            if (dup) {
-                /* A repeated name gets "_<column>" so no value is silently dropped. */
-                cw_buf_appendf(&r->keys, "_%zu", c + 1);
-            }
+            append_key_text(&r->keys, k, k_len);
+        }
+        /* A key already taken gets "_<column>" so no value is silently dropped. Compared after escaping and
+         * naming: "Pr\xe9nom" and "Pr\xe8nom" (Latin-1) both escape to "Pr\ufffdnom", and "a_3,a,a" or
+         * "column_2," would otherwise collide. Each suffix makes the key longer, so this ends. */
+        while (key_taken(r, c, off)) {
+            cw_buf_appendf(&r->keys, "_%zu", c + 1);
         }
         cw_buf_append(&r->keys, "\"", 1);
         r->key_spans[c] = (span_t){off, r->keys.len - off};
