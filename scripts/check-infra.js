@@ -136,10 +136,10 @@ function stripComments(src) {
 
 // envReads returns the environment variable names the function reads:
 // cw_env_<reader>(..., "NAME", ...) with the name as first or second argument,
-// getenv("NAME") and secure_getenv("NAME"), in function/*.c and lib/*.c.
+// getenv("NAME"), secure_getenv("NAME") and the stores' env_nonempty("NAME"), in function/*.c and lib/*.c.
 function envReads(root) {
     const names = new Map(); // name -> first file:line
-    const re = /\b(cw_env_[a-z0-9_]+|secure_getenv|getenv)\s*\(\s*(?:[^,()"]*,\s*)?"([A-Za-z_][A-Za-z0-9_]*)"/g;
+    const re = /\b(cw_env_[a-z0-9_]+|secure_getenv|getenv|env_nonempty)\s*\(\s*(?:[^,()"]*,\s*)?"([A-Za-z_][A-Za-z0-9_]*)"/g;
     for (const dir of ["function", "lib"]) {
         const abs = path.join(root, dir);
         if (!fs.existsSync(abs)) continue;
