@@ -16,6 +16,7 @@ done
 jobs=$(nproc 2>/dev/null || echo 2)
 
 BUILD_DIR="$here/build" "$here/scripts/build.sh"
+"$here/scripts/tools.sh"
 status=0
 ctest --test-dir "$here/build" --output-on-failure -j"$jobs" ${CTEST_ARGS:-} || status=1
 
