@@ -56,7 +56,8 @@ static const char usage_text[] =
     "  --fixture FILE          send the first step of this fixture instead of generated leads\n"
     "  --report json           print the summary as one JSON object on stdout (text goes to stderr)\n"
     "\n"
-    "Exit status: 0 when every final answer was 2xx (with --tamper: 401), 1 otherwise, 2 on bad usage.\n";
+    "Exit status: 0 when every final answer was 2xx (with --tamper, or a fixture that tampers: 401), 1 otherwise, 2 on bad "
+    "usage.\n";
 
 typedef struct st_fire_opts_t {
     const char *target;
@@ -112,6 +113,7 @@ struct st_fire_t {
     cw_timer_t pace_timer;
     uint64_t jitter_rng;
     cw_fire_backoff_t backoff;
+    cw_sign_tamper_t tamper; /* in effect: --tamper, else the fixture's own; 401 is then the success */
     cw_fire_stats_t stats;
 };
 
@@ -456,7 +458,7 @@ static void finish_send(send_t *send, const cw_http_response_t *res)
     ++stats->by_status[status > 0 && status < CW_FIRE_MAX_STATUS ? status : 0];
     char buf[CW_FIRE_RESULT_NAME_SIZE];
     cw_fire_stats_count_result(stats, res->error == CW_HTTP_OK ? result_name(res, buf, sizeof(buf)) : "(no answer)");
-    int ok = fire->opts.tamper != CW_SIGN_TAMPER_NONE ? status == 401 : (status >= 200 && status <= 299);
+    int ok = fire->tamper != CW_SIGN_TAMPER_NONE ? status == 401 : (status >= 200 && status <= 299);
     if (ok) {
         ++stats->num_ok;
     }
@@ -553,7 +555,7 @@ static void compute_expected(fire_t *fire)
 {
     cw_fire_stats_t *stats = &fire->stats;
     memset(&stats->expected, 0, sizeof(stats->expected));
-    if (fire->opts.tamper != CW_SIGN_TAMPER_NONE) {
+    if (fire->tamper != CW_SIGN_TAMPER_NONE) {
         stats->expected_known = 1; /* refused requests deliver nothing */
         return;
     }
@@ -632,6 +634,7 @@ static int setup(fire_t *fire)
         step != NULL && !o->scheme_given && o->tamper == CW_SIGN_TAMPER_NONE ? step->request.sign.tamper : o->tamper;
     stats->scheme = cw_sign_scheme_name(scheme);
     stats->tamper = cw_sign_tamper_name(tamper, scheme);
+    fire->tamper = scheme != CW_SIGN_NONE ? tamper : CW_SIGN_TAMPER_NONE;
     stats->source = o->fixture_path != NULL ? o->fixture_path : (o->mutate ? "generated, mutated types" : "generated");
     stats->seed = o->seed;
     stats->num_leads = o->count;

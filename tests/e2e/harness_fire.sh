@@ -112,7 +112,21 @@ curl -s -X POST "$MOCK_URL/_harness/sinks/flaky" -d '{"fail_next":1,"status":503
 rc=$?
 check "without --retry a 503 is final and fire exits 1" [ "$rc" -eq 1 -a "$(grep -c '^status: 503=1$' "$E2E_TMP/noretry.txt")" = 1 ]
 
-# 7. Usage errors exit 2.
+# 7. A fixture's request as the body: each --idempotency-header key is one event; --secret replaces the
+#    fixture's secret; the ledger grows by exactly the expected deliveries.
+before=$(curl -s "$MOCK_URL/_harness/deliveries?summary=1" | python3 -c "import json,sys; print(json.load(sys.stdin)['total'])")
+"$CLAY_HARNESS" fire --target "$TARGET" --fixture "$CW_SOURCE_DIR/fixtures/route-score-90.json" --secret "$SECRET" \
+    --count 5 --dup 2 --idempotency-header --report json >"$E2E_TMP/fixture.json" 2>/dev/null
+rc=$?
+after=$(curl -s "$MOCK_URL/_harness/deliveries?summary=1" | python3 -c "import json,sys; print(json.load(sys.stdin)['total'])")
+check "--fixture: all 2xx, 5 events, deliveries as expected ($before -> $after)" \
+    [ "$rc" -eq 0 -a "$(json_get "$E2E_TMP/fixture.json" "d['by_result'].get('processed'), sum(d['expected_deliveries'].values()) + $before")" = "5 $after" ]
+"$CLAY_HARNESS" fire --target "$TARGET" --fixture "$CW_SOURCE_DIR/fixtures/auth-hmac-wrong-secret.json" --secret "$SECRET" \
+    --count 3 >"$E2E_TMP/fixture-tamper.txt" 2>&1
+rc=$?
+check "--fixture that tampers: 401 is the success" [ "$rc" -eq 0 -a "$(grep -c '^status: 401=3$' "$E2E_TMP/fixture-tamper.txt")" = 1 ]
+
+# 8. Usage errors exit 2.
 "$CLAY_HARNESS" fire --count 3 >/dev/null 2>&1
 check "no --target: exit 2" [ $? -eq 2 ]
 "$CLAY_HARNESS" fire --target "$TARGET" --tamper sideways >/dev/null 2>&1
