@@ -490,42 +490,76 @@ static int parse_args(int argc, char **argv, replay_t *replay, path_list_t *inpu
     return -1;
 }
 
+/* expand_inputs turns the command line's PATHs into |files|: folders become their *.json files (sorted),
+ * or themselves when they hold none (reported then as a failing case, in order, like a missing file). */
+static void expand_inputs(const path_list_t *inputs, path_list_t *files)
+{
+    for (size_t i = 0; i != inputs->num; ++i) {
+        struct stat st;
+        if (stat(inputs->paths[i], &st) != 0 || !S_ISDIR(st.st_mode)) {
+            list_add(files, cw_strdup(inputs->paths[i]));
+            continue;
+        }
+        path_list_t found = {0};
+        char err[512] = "";
+        if (walk(inputs->paths[i], 0, &found, err, sizeof(err)) != 0) {
+            fprintf(stderr, "clay-harness replay: %s\n", err);
+        }
+        qsort(found.paths, found.num, sizeof(char *), cmp_paths);
+        for (size_t k = 0; k != found.num; ++k) {
+            list_add(files, found.paths[k]);
+        }
+        free(found.paths);
+        if (found.num == 0) {
+            list_add(files, cw_strdup(inputs->paths[i]));
+        }
+    }
+}
+
+/* replay_file loads and runs the case at |path|, prints its line, and fills |out| (whose name and failure
+ * strings it allocates). Returns 1 when the case passed. */
+static int replay_file(replay_t *replay, const char *path, cw_junit_case_t *out)
+{
+    uint64_t start = cw_now_us();
+    char why[2048] = "";
+    cw_fixture_t *fx = NULL;
+    int ok = 0;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(why, sizeof(why), "%s: no *.json fixtures in this folder", path);
+    } else if (cw_fixture_load(path, &fx, why, sizeof(why)) == 0) {
+        ok = run_case(replay, fx, why, sizeof(why));
+    }
+    one_line(why);
+    /* Load errors start with the path already: do not say it twice. */
+    size_t path_len = strlen(path);
+    const char *reason =
+        fx == NULL && strncmp(why, path, path_len) == 0 && strncmp(why + path_len, ": ", 2) == 0 ? why + path_len + 2 : why;
+    char *name = cw_strdup(fx != NULL ? fx->name : path);
+    if (ok) {
+        printf("ok %s\n", name);
+    } else {
+        printf("FAIL %s: %s\n", name, reason);
+    }
+    fflush(stdout);
+    *out = (cw_junit_case_t){
+        .name = name, .file = path, .failure = ok ? NULL : cw_strdup(reason), .time_s = (double)(cw_now_us() - start) / 1e6};
+    cw_fixture_free(fx);
+    return ok;
+}
+
 int cw_harness_replay_main(int argc, char **argv)
 {
     replay_t replay = {.target = DEFAULT_TARGET, .timeout_ms = 30000};
     path_list_t inputs = {0}, files = {0};
     cw_junit_case_t *cases = NULL;
-    char **reasons = NULL;
-    char **names = NULL;
-    size_t passed = 0, failed = 0;
+    size_t passed = 0;
     int rc = parse_args(argc, argv, &replay, &inputs);
     if (rc >= 0) {
         free(inputs.paths);
         return rc;
     }
-
-    /* Expand folders now so a missing path is reported like a failing case, in order. */
-    for (size_t i = 0; i != inputs.num; ++i) {
-        struct stat st;
-        if (stat(inputs.paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            path_list_t found = {0};
-            char err[512] = "";
-            if (walk(inputs.paths[i], 0, &found, err, sizeof(err)) != 0) {
-                fprintf(stderr, "clay-harness replay: %s\n", err);
-            }
-            qsort(found.paths, found.num, sizeof(char *), cmp_paths);
-            for (size_t k = 0; k != found.num; ++k) {
-                list_add(&files, found.paths[k]);
-            }
-            free(found.paths);
-            if (found.num == 0) {
-                list_add(&files, cw_strdup(inputs.paths[i])); /* reported below as "no fixtures" */
-            }
-        } else {
-            list_add(&files, cw_strdup(inputs.paths[i]));
-        }
-    }
-
+    expand_inputs(&inputs, &files);
     replay.http = cw_http_new();
     if (replay.http == NULL) {
         fputs("clay-harness replay: cannot start the HTTP client\n", stderr);
@@ -533,46 +567,14 @@ int cw_harness_replay_main(int argc, char **argv)
         goto Exit;
     }
     cw_loop_init(&replay.loop);
-    cases = cw_calloc(files.num, sizeof(*cases));
-    reasons = cw_calloc(files.num, sizeof(char *));
-    names = cw_calloc(files.num, sizeof(char *));
+    cases = cw_calloc(files.num + 1, sizeof(*cases));
     uint64_t run_start = cw_now_us();
     for (size_t i = 0; i != files.num; ++i) {
-        const char *path = files.paths[i];
-        uint64_t start = cw_now_us();
-        char why[2048] = "";
-        cw_fixture_t *fx = NULL;
-        int ok = 0;
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            snprintf(why, sizeof(why), "%s: no *.json fixtures in this folder", path);
-        } else if (cw_fixture_load(path, &fx, why, sizeof(why)) != 0) {
-            /* cw_fixture_load's message already names the file and the field. */
-        } else {
-            ok = run_case(&replay, fx, why, sizeof(why));
-        }
-        names[i] = cw_strdup(fx != NULL ? fx->name : path);
-        one_line(why);
-        /* Load errors start with the path already: do not say it twice. */
-        size_t path_len = strlen(path);
-        const char *reason =
-            fx == NULL && strncmp(why, path, path_len) == 0 && strncmp(why + path_len, ": ", 2) == 0 ? why + path_len + 2 : why;
-        if (ok) {
-            printf("ok %s\n", names[i]);
-            ++passed;
-        } else {
-            printf("FAIL %s: %s\n", names[i], reason);
-            reasons[i] = cw_strdup(why);
-            ++failed;
-        }
-        fflush(stdout);
-        cases[i] =
-            (cw_junit_case_t){.name = names[i], .file = path, .failure = reasons[i], .time_s = (double)(cw_now_us() - start) / 1e6};
-        cw_fixture_free(fx);
+        passed += (size_t)replay_file(&replay, files.paths[i], &cases[i]);
     }
-    printf("%zu passed, %zu failed\n", passed, failed);
+    printf("%zu passed, %zu failed\n", passed, files.num - passed);
     fflush(stdout);
-    rc = failed == 0 ? 0 : 1;
+    rc = passed == files.num ? 0 : 1;
     if (replay.junit != NULL &&
         cw_junit_write(replay.junit, "clay-harness replay", cases, files.num, (double)(cw_now_us() - run_start) / 1e6) != 0) {
         fprintf(stderr, "clay-harness replay: cannot write %s: %s\n", replay.junit, strerror(errno));
@@ -584,15 +586,13 @@ int cw_harness_replay_main(int argc, char **argv)
 Exit:
     for (size_t i = 0; i != files.num; ++i) {
         free(files.paths[i]);
-        if (reasons != NULL) {
-            free(reasons[i]);
-            free(names[i]);
+        if (cases != NULL) {
+            free((char *)cases[i].name);
+            free((char *)cases[i].failure);
         }
     }
     free(files.paths);
     free(inputs.paths);
     free(cases);
-    free(reasons);
-    free(names);
     return rc;
 }
