@@ -105,6 +105,7 @@ struct st_send_t {
     size_t *retry, num_retry;
     size_t inflight;
     int stopping, finished, interrupted, exit_code;
+    int no_webhook; /* stopped because no webhook can take more rows */
     char stop_msg[1536];
     int bar; /* progress mode in effect: 1 bar, 0 plain lines, -1 off */
     int bar_drawn;
@@ -414,14 +415,16 @@ static size_t remaining(const send_t *s)
     return s->num_rows - s->j->num_acked - s->j->num_dead;
 }
 
+/* run_rate returns this run's acknowledgements per second: up to |now| while
+ * running, up to the last acknowledgement once finished. */
 static double run_rate(const send_t *s, uint64_t now)
 {
     if (s->first_send_ms == 0 || s->acked_run == 0) {
         return 0;
     }
-    uint64_t end = s->last_ack_ms > s->first_send_ms ? s->last_ack_ms : now;
+    uint64_t end = s->finished && s->last_ack_ms > s->first_send_ms ? s->last_ack_ms : now;
     double secs = (double)(end - s->first_send_ms) / 1000;
-    return secs > 0 ? (double)s->acked_run / secs : 0;
+    return secs >= 0.2 ? (double)s->acked_run / secs : 0;
 }
 
 static void format_eta(char *out, size_t size, const send_t *s, uint64_t now)
@@ -596,8 +599,9 @@ static int usable_url(send_t *s, size_t *out_url)
     stop(s, 1,
          "no webhook can take more rows (%s; limit %llu submissions per webhook, CLAY_WEBHOOK_LIMIT). Create a new webhook "
          "in Clay (in the table: Add source, Webhook), pass its URL with --webhook-url (or add it to CLAY_WEBHOOK_URLS), and "
-         "rerun the same command: the %zu rows not sent yet will follow",
-         b.base, (unsigned long long)s->opt.limit, remaining(s));
+         "rerun the same command:",
+         b.base, (unsigned long long)s->opt.limit);
+    s->no_webhook = 1; /* the count of rows left is added once the rows in flight are answered */
     cw_buf_free(&b);
     return -1;
 }
@@ -937,7 +941,9 @@ static int run(send_t *s)
         s->pump_timer.data = s;
         s->progress_timer.data = s;
         if (s->bar >= 0) {
-            draw_progress(s, 0);
+            if (s->bar == 1) {
+                draw_progress(s, 0);
+            }
             cw_timer_start(&s->loop, &s->progress_timer, s->bar == 1 ? BAR_INTERVAL_MS : s->opt.progress_interval_s * 1000,
                            on_progress_timer);
         }
@@ -971,6 +977,10 @@ static int run(send_t *s)
     double elapsed = (double)(cw_now_ms() - s->start_ms) / 1000;
     if (!s->stopping) {
         s->exit_code = s->j->num_dead != 0 ? 1 : 0;
+    }
+    if (s->no_webhook) {
+        size_t len = strlen(s->stop_msg);
+        snprintf(s->stop_msg + len, sizeof(s->stop_msg) - len, " the %zu rows not sent yet will follow", remaining(s));
     }
     if (s->stop_msg[0] != '\0') {
         fprintf(stderr, "clay-function send: %s\n", s->stop_msg);
