@@ -204,14 +204,25 @@ static int parse_options(options_t *o, int argc, char **argv, int *out_help)
             return usage_error(msg);
         }
         /* every option takes a value: "--name value" or "--name=value" */
+        static const char *const known[] = {"--file",        "--format",       "--webhook-url", "--auth-token",
+                                            "--rate",        "--burst",        "--limit",       "--journal",
+                                            "--dead-letter", "--summary-json", "--concurrency", "--max-attempts",
+                                            "--timeout-ms",  "--in-doubt",     "--progress",    "--progress-interval"};
         char name[64];
         const char *value;
         const char *eq = strchr(arg, '=');
+        snprintf(name, sizeof(name), "%.*s", (int)(eq != NULL ? (size_t)(eq - arg) : strlen(arg)), arg);
+        int is_known = 0;
+        for (size_t k = 0; k != CW_ARRAY_SIZE(known); ++k) {
+            is_known |= strcmp(name, known[k]) == 0;
+        }
+        if (!is_known) {
+            snprintf(msg, sizeof(msg), "unknown option '%.100s'", name);
+            return usage_error(msg);
+        }
         if (eq != NULL) {
-            snprintf(name, sizeof(name), "%.*s", (int)(eq - arg), arg);
             value = eq + 1;
         } else {
-            snprintf(name, sizeof(name), "%s", arg);
             if (i + 1 == argc) {
                 snprintf(msg, sizeof(msg), "%s needs a value", arg);
                 return usage_error(msg);
