@@ -42,6 +42,10 @@ int cw_loop_init(cw_loop_t *loop)
 void cw_loop_dispose(cw_loop_t *loop, int destroy_evloop)
 {
     for (size_t i = 0; i != loop->num_slots; ++i) {
+        /* h2o asserts a disposed timeout is empty: a timer still armed at exit keeps its slot (and the process ends). */
+        if (!h2o_linklist_is_empty(&loop->slots[i].timeout->_entries)) {
+            continue;
+        }
         h2o_timeout_dispose(loop->h2o, loop->slots[i].timeout);
         free(loop->slots[i].timeout);
     }
@@ -55,6 +59,14 @@ void cw_loop_dispose(cw_loop_t *loop, int destroy_evloop)
     loop->slots = NULL;
     loop->num_slots = 0;
     loop->queue = NULL;
+}
+
+void cw_loop_drain_thread_cache(void)
+{
+    h2o_mem_recycle_t *cache = &h2o_socket_buffer_prototype.allocator;
+    while (cache->cnt != 0) {
+        free(h2o_mem_alloc_recycle(cache, 1)); /* pops a cached chunk, which came from malloc */
+    }
 }
 
 int cw_loop_run_once(cw_loop_t *loop)

@@ -23,6 +23,7 @@ ctest --test-dir "$here/build" --output-on-failure -j"$jobs" ${CTEST_ARGS:-} || 
 if [ "$sanitize" = 1 ]; then
     BUILD_DIR="$here/build-asan" BUILD_TYPE=Debug "$here/scripts/build.sh" -DCW_SANITIZE=ON
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        LSAN_OPTIONS="suppressions=$here/tests/lsan.supp:print_suppressions=0" \
         ctest --test-dir "$here/build-asan" --output-on-failure -j"$jobs" ${CTEST_ARGS:-} || status=1
 fi
 exit $status

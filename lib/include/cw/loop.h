@@ -53,6 +53,11 @@ int cw_loop_init_with(cw_loop_t *loop, h2o_loop_t *h2o);
  * No timer may still be running. */
 void cw_loop_dispose(cw_loop_t *loop, int destroy_evloop);
 
+/* cw_loop_drain_thread_cache frees the socket buffers h2o caches per thread, which
+ * would otherwise be lost when a thread that ran a loop exits. Call it on that
+ * thread, last. */
+void cw_loop_drain_thread_cache(void);
+
 /* cw_loop_run_once runs one iteration (waits at most until the next timer).
  * Returns 0, or -1 on an unexpected error (EINTR is not one). */
 int cw_loop_run_once(cw_loop_t *loop);
