@@ -194,20 +194,32 @@ stop_server() {
 
 rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-# wrk_run FILE MODE CONNS SECONDS: sets WRK_RPS (req/s), WRK_NON2XX, WRK_WRAPPED (times the body file ran out).
+# cpu_ticks PID: user+system CPU time of the process (all threads), in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
+
+# wrk_run FILE MODE CONNS SECONDS: sets WRK_RPS (req/s), WRK_CPU_US (server CPU µs per request),
+# WRK_UTIL (server CPU used / wall time), WRK_NON2XX, WRK_WRAPPED (times the body file ran out).
 WRK_RPS=""
+WRK_CPU_US=""
+WRK_UTIL=""
 WRK_NON2XX=0
 WRK_WRAPPED=0
 wrk_run() {
-    local out
+    local out c0 c1 n
+    c0=$(cpu_ticks "$SRV_PID")
     out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$3" -d"$4"s --timeout 10s -s "$BENCH/callback.lua" \
         "http://127.0.0.1:$SRV_PORT/" -- "$1" "$2" "$SECRET" 2>&1) || die "wrk failed: $out"
     WRK_NON2XX=$(echo "$out" | sed -n 's/.*Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p')
     WRK_NON2XX=${WRK_NON2XX:-0}
     WRK_WRAPPED=$(echo "$out" | sed -n 's/^wrapped \([0-9]*\)/\1/p')
     echo "$out" >>"$WORK/wrk.log"
+    c1=$(cpu_ticks "$SRV_PID")
     WRK_RPS=$(echo "$out" | sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p')
-    [ -n "$WRK_RPS" ] || die "no result from wrk: $out"
+    n=$(echo "$out" | sed -n 's/^ *\([0-9]*\) requests in.*/\1/p')
+    if [ -z "$WRK_RPS" ] || [ -z "$n" ]; then die "no result from wrk: $out"; fi
+    WRK_CPU_US=$(awk -v t=$((c1 - c0)) -v hz="$TICK" -v n="$n" 'BEGIN {if (n > 0) printf "%.2f", t * 1e6 / hz / n}')
+    WRK_UTIL=$(awk -v t=$((c1 - c0)) -v hz="$TICK" -v d="$4" 'BEGIN {printf "%.2f", t / hz / d}')
 }
 
 # ---- results: R[key]="v1 v2 ..." one value per round ----
@@ -248,6 +260,8 @@ throughput_block() {
     [ "$kind" != function-static ] || mode=static
     wrk_run "$WORK/unique.txt" "$mode" 64 "$DUR"
     add "unique:$label" "$WRK_RPS"
+    add "cpu_unique:$label" "$WRK_CPU_US"
+    add "util_unique:$label" "$WRK_UTIL"
     [ "$WRK_NON2XX" = 0 ] || note "$label unique: $WRK_NON2XX non-2xx responses"
     if [ "$WRK_WRAPPED" != 0 ] && [ "${kind#function}" != "$kind" ]; then
         note "$label unique: the body file ran out, bodies repeated (raise NUM_UNIQUE)"
@@ -255,6 +269,7 @@ throughput_block() {
     if [ "$with_dup" = 1 ]; then
         wrk_run "$WORK/dup.txt" hmac 64 "$DUR"
         add "dup:$label" "$WRK_RPS"
+        add "cpu_dup:$label" "$WRK_CPU_US"
         [ "$WRK_NON2XX" = 0 ] || note "$label duplicate: $WRK_NON2XX non-2xx responses"
     fi
     if [ "$with_256" = 1 ]; then
@@ -371,19 +386,41 @@ verdict() { # value op limit
     awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {ok = (op == ">=") ? v >= l : v < l; printf ok ? "met" : "missed"}'
 }
 lat_cell() {
-    local p50 p99 lost
+    local p50 p99 lost rate
     p50=$(med "p50:$1")
     p99=$(med "p99:$1")
     lost=$(med "lost:$1")
     printf '%s / %s' "$(fmt "$p50" 2)" "$(fmt "$p99" 2)"
-    if [ -n "$lost" ] && awk -v l="$lost" 'BEGIN {exit !(l > 0)}'; then
+    rate=$(med "lat_rate:$1")
+    if awk -v l="${lost:-0}" -v a="${rate:-0}" -v t="$RATE" 'BEGIN {exit !(l > 0 || a < 0.97 * t)}'; then
         printf ' (overloaded: %s req/s achieved)' "$(fmt "$(med "lat_rate:$1")" 0)"
     fi
 }
 
+cap() { [ -n "$1" ] && awk -v c="$1" 'BEGIN {if (c > 0) printf "%.0f", 1e6 / c}'; } # µs CPU per request -> req/s per core
+cap_cell() { # key label -> "capacity (µs)"
+    local c
+    c=$(med "$1:$2")
+    [ -n "$c" ] || { printf 'n/a'; return; }
+    printf '%s (%s µs)' "$(cap "$c")" "$(fmt "$c" 1)"
+}
+row() { # title key [target-text]: throughput row of the three servers with both ratios
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$(fmt "$(med "$2:h2o")" 0)" "$(fmt "$(med "$2:express")" 0)" \
+        "$(fmt "$(med "$2:function")" 0)" "$(fmt "$(ratio_med "$2" function h2o)" 2)" "$(fmt "$(ratio_med "$2" function express)" 1)" "${3:-}"
+}
+variant_row() { # title label: a function variant against the h2o and Express unique runs of its round
+    printf '| %s | | | %s | %s | %s | |\n' "$1" "$(fmt "$(med "unique:$2")" 0)" "$(fmt "$(ratio_vs unique "$2" unique h2o)" 2)" \
+        "$(fmt "$(ratio_vs unique "$2" unique express)" 1)"
+}
+
 u_ratio=$(ratio_med unique function h2o)
+cap_ratio=$(ratio_vs cpu_unique h2o cpu_unique function)
+h2o_util=$(med util_unique:h2o)
+if [ -n "$h2o_util" ] && awk -v u="$h2o_util" 'BEGIN {exit !(u < 0.9)}'; then
+    note "the h2o ceiling used $(awk -v u="$h2o_util" 'BEGIN {printf "%.0f", u * 100}')% of its CPU during the unique runs: the load generator (wrk on one shared CPU), not h2o, set its req/s, so the req/s ratios flatter clay-function; the capacity rows (1 / server CPU time per request) compare what each server costs"
+fi
 table() {
-    local machine
+    local machine fp99 r256 cold
     machine="$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs, $(uname -sr)"
     echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on ${machine:-unknown}; load average $LOAD_START at the start,"
     echo "$LOAD_END at the end; $ROUNDS round(s) of ${DUR} s runs, $(((T_END - T_START) / 60)) min $(((T_END - T_START) % 60)) s."
@@ -392,25 +429,28 @@ table() {
     echo
     echo "| measure | h2o ceiling | Express (SEED.md) | clay-function | function / h2o | function / Express | target |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
-    echo "| unique bodies, req/s (file store on tmpfs, 64 conns) | $(fmt "$(med unique:h2o)" 0) | $(fmt "$(med unique:express)" 0) | $(fmt "$(med unique:function)" 0) | $(fmt "$u_ratio" 2) | $(fmt "$(ratio_med unique function express)" 1) | ≥ 0.6 × h2o: $(verdict "$u_ratio" ">=" 0.6) |"
-    echo "| duplicate body, req/s | $(fmt "$(med dup:h2o)" 0) | $(fmt "$(med dup:express)" 0) | $(fmt "$(med dup:function)" 0) | $(fmt "$(ratio_med dup function h2o)" 2) | $(fmt "$(ratio_med dup function express)" 1) | |"
-    echo "| unique, GCS emulator as the store, req/s | | | $(fmt "$(med unique:function-gcs)" 0) | $(fmt "$(ratio_vs unique function-gcs unique h2o)" 2) | $(fmt "$(ratio_vs unique function-gcs unique express)" 1) | |"
-    echo "| unique, \`static\` scheme (X-Clay-Secret), req/s | | | $(fmt "$(med unique:function-static)" 0) | $(fmt "$(ratio_vs unique function-static unique h2o)" 2) | $(fmt "$(ratio_vs unique function-static unique express)" 1) | |"
-    echo "| unique, default LOG_LEVEL=info, req/s | | | $(fmt "$(med unique:function-info)" 0) | $(fmt "$(ratio_vs unique function-info unique h2o)" 2) | $(fmt "$(ratio_vs unique function-info unique express)" 1) | |"
-    echo "| unique, 256 conns, req/s | $(fmt "$(med c256:h2o)" 0) | $(fmt "$(med c256:express)" 0) | $(fmt "$(med c256:function)" 0) | $(fmt "$(ratio_med c256 function h2o)" 2) | $(fmt "$(ratio_med c256 function express)" 1) | |"
-    local fp99
+    row "unique bodies, req/s (file store on tmpfs, 64 conns)" unique "≥ 0.6 × h2o: $(verdict "$u_ratio" ">=" 0.6)"
+    printf '| unique bodies, capacity: req/s per CPU from server CPU time (µs per request) | %s | %s | %s | %s | %s | ≥ 0.6 × h2o: %s |\n' \
+        "$(cap_cell cpu_unique h2o)" "$(cap_cell cpu_unique express)" "$(cap_cell cpu_unique function)" "$(fmt "$cap_ratio" 2)" \
+        "$(fmt "$(ratio_vs cpu_unique express cpu_unique function)" 1)" "$(verdict "$cap_ratio" ">=" 0.6)"
+    row "duplicate body, req/s" dup
+    printf '| duplicate body, capacity (µs per request) | %s | %s | %s | %s | %s | |\n' "$(cap_cell cpu_dup h2o)" \
+        "$(cap_cell cpu_dup express)" "$(cap_cell cpu_dup function)" "$(fmt "$(ratio_vs cpu_dup h2o cpu_dup function)" 2)" \
+        "$(fmt "$(ratio_vs cpu_dup express cpu_dup function)" 1)"
+    variant_row "unique, GCS emulator as the store, req/s" function-gcs
+    variant_row "unique, \`static\` scheme (X-Clay-Secret), req/s" function-static
+    variant_row "unique, default LOG_LEVEL=info, req/s" function-info
+    row "unique, 256 conns, req/s" c256
     fp99=$(med p99:function)
     echo "| latency p50 / p99 ms at $RATE req/s (open loop) | $(lat_cell h2o) | $(lat_cell express) | $(lat_cell function) | | | p99 < 2 ms: $(verdict "$fp99" "<" 2) |"
-    local r256
     r256=$(med rss256:function)
     echo "| RSS idle, MiB | $(mib "$(med rss_idle:h2o)") | $(mib "$(med rss_idle:express)") | $(mib "$(med rss_idle:function)") | | | |"
     echo "| RSS peak under 256 conns, MiB | $(mib "$(med rss256:h2o)") | $(mib "$(med rss256:express)") | $(mib "$r256") | | | < 16 MiB: $(verdict "$(awk -v k="${r256:-}" 'BEGIN {if (k != "") print k / 1024}')" "<" 16) |"
-    local cold
     cold=$(med cold:function)
     echo "| cold start, exec to first 200, ms | $(fmt "$(med cold:h2o)" 1) | $(fmt "$(med cold:express)" 0) | $(fmt "$cold" 1) | | | < 50 ms: $(verdict "$cold" "<" 50) |"
     echo "| container rootfs, MiB | | $(mib "$((ROOTFS_EX / 1024))") (node + libs + node_modules) | $(mib "$([ -n "$ROOTFS_FN" ] && echo $((ROOTFS_FN / 1024)))") (scripts/rootfs.sh) | | | |"
     echo
-    echo "Per round: $(for k in unique:h2o unique:express unique:function dup:function unique:function-gcs p99:function rss256:function cold:function; do printf '%s [%s]; ' "$k" "${R[$k]:-}"; done)"
+    echo "Per round: $(for k in unique:h2o unique:express unique:function cpu_unique:h2o cpu_unique:function util_unique:h2o dup:function unique:function-gcs p99:function rss256:function cold:function; do printf '%s [%s]; ' "$k" "${R[$k]:-}"; done)"
     if [ ${#NOTES[@]} -gt 0 ]; then
         echo
         for n in "${NOTES[@]}"; do echo "- note: $n"; done
