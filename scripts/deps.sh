@@ -12,7 +12,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 DEPS_DIR=${DEPS_DIR:-$here/.deps}
-STAMP_VERSION="h2o-2.2.5+curl-7.88.1+boringssl-android/5"
+STAMP_VERSION="h2o-2.2.5+curl-7.88.1+boringssl-android/6"
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 PACKAGES=(
@@ -91,6 +91,10 @@ if [ ${#missing[@]} -gt 0 ] || [ "$NEED_UPDATE" = 1 ]; then
     fi
 fi
 
+# One build at a time: parallel builds (CI jobs, several build folders) would
+# otherwise delete each other's half-built tree.
+exec 9>"$DEPS_DIR.lock"
+flock 9
 if stamp_ok; then
     exit 0
 fi
@@ -131,7 +135,7 @@ echo "deps: building libh2o-evloop against BoringSSL" >&2
     cd h2o
     mkdir -p build && cd build
     cmake .. -DCMAKE_BUILD_TYPE=Release -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
-        -DCMAKE_C_FLAGS="-D_GNU_SOURCE -DH2O_USE_LIBUV=0 -fPIC" \
+        -DCMAKE_C_FLAGS="-D_GNU_SOURCE -DH2O_USE_LIBUV=0 -fPIC -fno-omit-frame-pointer" \
         -DOPENSSL_INCLUDE_DIR=/usr/include/android \
         -DOPENSSL_SSL_LIBRARY="$ANDROID_LIB/libssl.so" \
         -DOPENSSL_CRYPTO_LIBRARY="$ANDROID_LIB/libcrypto.so" \
