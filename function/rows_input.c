@@ -308,6 +308,7 @@ static int parse_csv_record(cw_rows_t *r, int *out_blank, char *reason, size_t r
     size_t i = r->pos, n = r->len;
     int bad = 0;
     cw_buf_reset(&r->vals);
+    cw_buf_reserve(&r->vals, 0); /* spans point into vals.base: never NULL, even when every field is empty */
     r->num_spans = 0;
     *out_blank = 0;
 
