@@ -204,7 +204,7 @@ cw_journal_t *cw_journal_open(const char *path, const char *input_id, size_t num
         goto Error;
     }
     cw_buf_appendf(&header, MAGIC " input=%s rows=%zu\n", input_id, num_rows);
-    if (content.len < header.len && memchr(content.base, '\n', content.len) == NULL &&
+    if (content.len != 0 && content.len < header.len && memchr(content.base, '\n', content.len) == NULL &&
         memcmp(content.base, header.base, content.len) == 0) {
         /* Only a torn header: the previous run died while creating the journal. */
         if (ftruncate(j->fd, 0) != 0) {
