@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,13 +30,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/sha.h>
-#include "cw/env.h"
 #include "cw/log.h"
 #include "cw/util.h"
 #include "clay_client.h"
 #include "cmds.h"
 #include "rows_input.h"
-#include "send_journal.h"
+#include "send.h"
 
 #define MAX_INPUT_BYTES ((size_t)2 << 30)
 #define DEAD_RAW_MAX 16384
@@ -45,254 +43,17 @@
 #define RETRY_MAX_MS 15000
 #define RETRY_AFTER_DEFAULT_MS 1000
 #define RETRY_AFTER_MAX_MS (10 * 60 * 1000)
-#define BAR_INTERVAL_MS 250
-#define BAR_WIDTH 24
-
-typedef enum en_progress_t { PROGRESS_AUTO, PROGRESS_BAR, PROGRESS_PLAIN, PROGRESS_OFF } progress_t;
-
-typedef struct st_options_t {
-    const char *file;
-    cw_rows_format_t format;
-    cw_clay_urls_t urls;
-    const char *auth_token;
-    double rate, burst;
-    uint64_t limit;
-    const char *journal_path, *dead_path, *summary_path;
-    uint64_t concurrency;
-    uint64_t max_attempts;
-    uint64_t timeout_ms;
-    int in_doubt_dead;
-    progress_t progress;
-    uint64_t progress_interval_s;
-} options_t;
-
-typedef struct st_row_t {
-    char *json; /* minified; NULL for a record that cannot be sent */
-    size_t json_len;
-    char *reason; /* why it cannot be sent (bad input, too large); else NULL */
-    char *raw;    /* bad input: its bytes (capped); else NULL */
-    size_t raw_len;
-    size_t line;
-    unsigned attempts; /* attempts that ended in 5xx or a transport error */
-    uint64_t ready_ms; /* in the retry list: not before this */
-} row_t;
-
-typedef struct st_send_t send_t;
 
 typedef struct st_flight_t {
-    send_t *s;
+    cw_send_t *s;
     size_t row, url;
 } flight_t;
-
-struct st_send_t {
-    options_t opt;
-    char *data;
-    size_t data_len;
-    cw_rows_format_t format;
-    row_t *rows;
-    size_t num_rows;
-    cw_journal_t *j;
-    size_t *jurl;    /* per URL: its index in j->urls */
-    uint8_t *warned; /* per URL: the 90% warning was printed */
-    size_t cur_url;  /* the URL in use (rotation moves it forward) */
-    FILE *dead;      /* opened on the first dead letter */
-    cw_bucket_t bucket;
-    cw_loop_t loop;
-    cw_http_t *http;
-    cw_clay_client_t *client;
-    cw_timer_t pump_timer, progress_timer;
-    size_t *queue, queue_len, queue_head;
-    size_t *retry, num_retry;
-    size_t inflight;
-    int stopping, finished, interrupted, exit_code;
-    int no_webhook; /* stopped because no webhook can take more rows */
-    char stop_msg[1536];
-    int bar; /* progress mode in effect: 1 bar, 0 plain lines, -1 off */
-    int bar_drawn;
-    /* this run */
-    size_t acked_run, dead_run, bad_input, in_doubt, rate_limited, retries;
-    uint64_t start_ms, first_send_ms, last_ack_ms, last_plain_ms;
-};
 
 static volatile sig_atomic_t got_signal;
 
 static void on_signal(int sig)
 {
     got_signal = sig;
-}
-
-static const char usage_text[] =
-    "usage: clay-function send --file FILE [options]\n"
-    "\n"
-    "Sends every row of FILE (NDJSON, a JSON array of objects, or CSV with a header row) to Clay table\n"
-    "webhooks, paced, with a journal so that rerunning the same command resumes where it stopped.\n"
-    "\n"
-    "  --file FILE             the rows (required)\n"
-    "  --format F              auto (default: '[' JSON array, '{' NDJSON, else CSV), ndjson, json, csv\n"
-    "  --webhook-url URL       a Clay webhook URL; repeat for rotation (default: CLAY_WEBHOOK_URLS)\n"
-    "  --auth-token T          sent as x-clay-webhook-auth (default: CLAY_WEBHOOK_AUTH)\n"
-    "  --rate R                rows per second (default: CLAY_RATE, 10)\n"
-    "  --burst B               burst of rows (default: CLAY_BURST, 20)\n"
-    "  --limit N               submissions per webhook URL before rotating (default: CLAY_WEBHOOK_LIMIT, 50000)\n"
-    "  --journal PATH          the journal (default: FILE.journal)\n"
-    "  --dead-letter PATH      rows that could not be delivered, one JSON line each with the reason\n"
-    "                          (default: FILE.dead-letter.ndjson)\n"
-    "  --summary-json PATH     also write the final summary as JSON\n"
-    "  --concurrency N         rows in flight at once (default 4)\n"
-    "  --max-attempts N        attempts of a row on 5xx or transport errors before the run stops (default 6)\n"
-    "  --timeout-ms MS         one attempt's timeout (default 30000)\n"
-    "  --in-doubt resend|dead-letter\n"
-    "                          rows in flight when a previous run was killed: send again (default; Clay may\n"
-    "                          then hold one duplicate) or list them in the dead-letter file\n"
-    "  --progress auto|bar|plain|off\n"
-    "                          a progress bar on a terminal, else a line every --progress-interval seconds\n"
-    "  --progress-interval S   seconds between plain progress lines (default 10)\n"
-    "\n"
-    "Exit status: 0 every row acknowledged; 1 some rows dead-lettered, or the run stopped (webhooks gone or\n"
-    "at their limit, Clay unreachable, token refused); 2 usage or configuration error; 130 interrupted.\n"
-    "Rerun the same command to resume: acknowledged and dead-lettered rows are not sent again.\n";
-
-/* ---- options ---- */
-
-static int usage_error(const char *what)
-{
-    fprintf(stderr, "clay-function send: %s (see clay-function send --help)\n", what);
-    return 2;
-}
-
-static int parse_double(const char *s, double min, double max, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < min || v > max) {
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_options(options_t *o, int argc, char **argv, int *out_help)
-{
-    char msg[512];
-    cw_env_t env = {{0}, 0};
-    uint64_t v;
-    const char *env_urls = cw_env_str("CLAY_WEBHOOK_URLS", NULL);
-    int urls_given = 0;
-
-    *o = (options_t){.format = CW_ROWS_AUTO, .concurrency = 4, .max_attempts = 6, .timeout_ms = 30000, .progress_interval_s = 10};
-    o->auth_token = cw_env_str("CLAY_WEBHOOK_AUTH", NULL);
-    cw_env_u64(&env, "CLAY_WEBHOOK_LIMIT", CW_CLAY_DEFAULT_LIMIT, 1, 100000000, &o->limit);
-    if (cw_env_u64(&env, "CLAY_RATE", 10, 1, 100000, &v) == 0) {
-        o->rate = (double)v;
-    }
-    if (cw_env_u64(&env, "CLAY_BURST", 20, 1, 100000, &v) == 0) {
-        o->burst = (double)v;
-    }
-    if (env.failed) {
-        return usage_error(env.error);
-    }
-
-    for (int i = 1; i < argc; ++i) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            *out_help = 1;
-            return 0;
-        }
-        if (strncmp(arg, "--", 2) != 0) {
-            snprintf(msg, sizeof(msg), "unexpected argument '%s'", arg);
-            return usage_error(msg);
-        }
-        /* every option takes a value: "--name value" or "--name=value" */
-        static const char *const known[] = {"--file",        "--format",       "--webhook-url", "--auth-token",
-                                            "--rate",        "--burst",        "--limit",       "--journal",
-                                            "--dead-letter", "--summary-json", "--concurrency", "--max-attempts",
-                                            "--timeout-ms",  "--in-doubt",     "--progress",    "--progress-interval"};
-        char name[64];
-        const char *value;
-        const char *eq = strchr(arg, '=');
-        snprintf(name, sizeof(name), "%.*s", (int)(eq != NULL ? (size_t)(eq - arg) : strlen(arg)), arg);
-        int is_known = 0;
-        for (size_t k = 0; k != CW_ARRAY_SIZE(known); ++k) {
-            is_known |= strcmp(name, known[k]) == 0;
-        }
-        if (!is_known) {
-            snprintf(msg, sizeof(msg), "unknown option '%.100s'", name);
-            return usage_error(msg);
-        }
-        if (eq != NULL) {
-            value = eq + 1;
-        } else {
-            if (i + 1 == argc) {
-                snprintf(msg, sizeof(msg), "%s needs a value", arg);
-                return usage_error(msg);
-            }
-            value = argv[++i];
-        }
-        size_t vlen = strlen(value);
-        int bad = 0;
-        if (strcmp(name, "--file") == 0) {
-            o->file = value;
-        } else if (strcmp(name, "--format") == 0) {
-            bad = cw_rows_parse_format(value, &o->format) != 0;
-        } else if (strcmp(name, "--webhook-url") == 0) {
-            if (!urls_given) {
-                urls_given = 1;
-            }
-            bad = cw_clay_urls_add(&o->urls, value, vlen) != 0;
-        } else if (strcmp(name, "--auth-token") == 0) {
-            o->auth_token = value;
-        } else if (strcmp(name, "--rate") == 0) {
-            bad = parse_double(value, 0.01, 100000, &o->rate) != 0;
-        } else if (strcmp(name, "--burst") == 0) {
-            bad = parse_double(value, 1, 100000, &o->burst) != 0;
-        } else if (strcmp(name, "--limit") == 0) {
-            bad = cw_parse_u64(value, vlen, 1, 100000000, &o->limit) != 0;
-        } else if (strcmp(name, "--journal") == 0) {
-            o->journal_path = value;
-        } else if (strcmp(name, "--dead-letter") == 0) {
-            o->dead_path = value;
-        } else if (strcmp(name, "--summary-json") == 0) {
-            o->summary_path = value;
-        } else if (strcmp(name, "--concurrency") == 0) {
-            bad = cw_parse_u64(value, vlen, 1, 64, &o->concurrency) != 0;
-        } else if (strcmp(name, "--max-attempts") == 0) {
-            bad = cw_parse_u64(value, vlen, 1, 100, &o->max_attempts) != 0;
-        } else if (strcmp(name, "--timeout-ms") == 0) {
-            bad = cw_parse_u64(value, vlen, 100, 600000, &o->timeout_ms) != 0;
-        } else if (strcmp(name, "--in-doubt") == 0) {
-            bad = strcmp(value, "resend") != 0 && strcmp(value, "dead-letter") != 0;
-            o->in_doubt_dead = strcmp(value, "dead-letter") == 0;
-        } else if (strcmp(name, "--progress") == 0) {
-            static const char *const modes[] = {"auto", "bar", "plain", "off"};
-            bad = 1;
-            for (size_t m = 0; m != CW_ARRAY_SIZE(modes); ++m) {
-                if (strcmp(value, modes[m]) == 0) {
-                    o->progress = (progress_t)m;
-                    bad = 0;
-                }
-            }
-        } else if (strcmp(name, "--progress-interval") == 0) {
-            bad = cw_parse_u64(value, vlen, 1, 86400, &o->progress_interval_s) != 0;
-        } else {
-            snprintf(msg, sizeof(msg), "unknown option '%s'", name);
-            return usage_error(msg);
-        }
-        if (bad) {
-            snprintf(msg, sizeof(msg), "%s: bad value '%.200s'", name, value);
-            return usage_error(msg);
-        }
-    }
-    if (o->file == NULL) {
-        return usage_error("--file is required");
-    }
-    if (!urls_given && env_urls != NULL && cw_clay_urls_parse(&o->urls, env_urls) != 0) {
-        return usage_error("CLAY_WEBHOOK_URLS: every entry must be a distinct http:// or https:// URL");
-    }
-    if (o->urls.num_urls == 0) {
-        return usage_error("no webhook URL: pass --webhook-url (repeat it for rotation) or set CLAY_WEBHOOK_URLS");
-    }
-    return 0;
 }
 
 /* ---- input ---- */
@@ -335,7 +96,7 @@ Exit:
 }
 
 /* load_rows reads every record; returns 0, or -1 with |err|. */
-static int load_rows(send_t *s, char *err, size_t err_size)
+static int load_rows(cw_send_t *s, char *err, size_t err_size)
 {
     cw_rows_t *rows = cw_rows_new(s->data, s->data_len, s->opt.format, err, err_size);
     if (rows == NULL) {
@@ -350,7 +111,7 @@ static int load_rows(send_t *s, char *err, size_t err_size)
             cap = cap == 0 ? 1024 : cap * 2;
             s->rows = cw_realloc(s->rows, cap * sizeof(*s->rows));
         }
-        row_t *r = &s->rows[s->num_rows++];
+        cw_send_row_t *r = &s->rows[s->num_rows++];
         memset(r, 0, sizeof(*r));
         r->line = rec.line;
         if (kind == CW_ROWS_BAD) {
@@ -372,15 +133,15 @@ static int load_rows(send_t *s, char *err, size_t err_size)
     return 0;
 }
 
-static void stop(send_t *s, int exit_code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void stop(cw_send_t *s, int exit_code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ---- dead letters ---- */
 
 /* dead_letter writes one line {"row","line","reason","status"?,"data"|"raw"} and journals D.
  * Returns 0, or -1 after stopping the run with the reason. */
-static int dead_letter(send_t *s, size_t i, int status, const char *reason)
+static int dead_letter(cw_send_t *s, size_t i, int status, const char *reason)
 {
-    row_t *r = &s->rows[i];
+    cw_send_row_t *r = &s->rows[i];
     if (s->dead == NULL) {
         int fd = open(s->opt.dead_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (fd < 0 || (s->dead = fdopen(fd, "a")) == NULL) {
@@ -419,112 +180,22 @@ static int dead_letter(send_t *s, size_t i, int status, const char *reason)
     return rc;
 }
 
-/* ---- progress ---- */
-
-static size_t remaining(const send_t *s)
-{
-    return s->num_rows - s->j->num_acked - s->j->num_dead;
-}
-
-/* run_rate returns this run's acknowledgements per second: up to |now| while
- * running, up to the last acknowledgement once finished. */
-static double run_rate(const send_t *s, uint64_t now)
-{
-    if (s->first_send_ms == 0 || s->acked_run == 0) {
-        return 0;
-    }
-    uint64_t end = s->finished && s->last_ack_ms > s->first_send_ms ? s->last_ack_ms : now;
-    double secs = (double)(end - s->first_send_ms) / 1000;
-    return secs >= 0.2 ? (double)s->acked_run / secs : 0;
-}
-
-static void format_eta(char *out, size_t size, const send_t *s, uint64_t now)
-{
-    double rate = run_rate(s, now);
-    if (rate <= 0) {
-        snprintf(out, size, "--:--");
-        return;
-    }
-    uint64_t secs = (uint64_t)((double)remaining(s) / rate + 0.5);
-    if (secs >= 3600) {
-        snprintf(out, size, "%llu:%02llu:%02llu", (unsigned long long)(secs / 3600), (unsigned long long)(secs / 60 % 60),
-                 (unsigned long long)(secs % 60));
-    } else {
-        snprintf(out, size, "%llu:%02llu", (unsigned long long)(secs / 60), (unsigned long long)(secs % 60));
-    }
-}
-
-static void draw_progress(send_t *s, int final)
-{
-    uint64_t now = cw_now_ms();
-    size_t done = s->j->num_acked + s->j->num_dead;
-    char eta[32];
-    format_eta(eta, sizeof(eta), s, now);
-    if (s->bar == 1) {
-        char bar[BAR_WIDTH + 1];
-        size_t fill = s->num_rows != 0 ? done * BAR_WIDTH / s->num_rows : BAR_WIDTH;
-        for (size_t i = 0; i != BAR_WIDTH; ++i) {
-            bar[i] = i < fill ? '#' : '-';
-        }
-        bar[BAR_WIDTH] = '\0';
-        fprintf(stderr, "\r[%s] %3zu%% %zu/%zu  sent %zu  failed %zu  %.1f rows/s  ETA %s\x1b[K%s", bar,
-                s->num_rows != 0 ? done * 100 / s->num_rows : 100, done, s->num_rows, s->j->num_acked, s->j->num_dead,
-                run_rate(s, now), eta, final ? "\n" : "");
-        fflush(stderr);
-        s->bar_drawn = !final;
-    } else if (s->bar == 0) {
-        fprintf(stderr, "clay-function send: %zu/%zu rows done (sent %zu, failed %zu), %.1f rows/s, ETA %s\n", done, s->num_rows,
-                s->j->num_acked, s->j->num_dead, run_rate(s, now), eta);
-        s->last_plain_ms = now;
-    }
-}
-
-/* say prints a message line on stderr without tearing the progress bar. */
-static void say(send_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(send_t *s, const char *fmt, ...)
-{
-    va_list ap;
-    if (s->bar_drawn) {
-        fputs("\r\x1b[K", stderr);
-    }
-    fputs("clay-function send: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    if (s->bar_drawn) {
-        draw_progress(s, 0);
-    }
-}
-
-static void on_progress_timer(cw_timer_t *timer)
-{
-    send_t *s = timer->data;
-    if (s->bar == 1) {
-        draw_progress(s, 0);
-        cw_timer_start(&s->loop, &s->progress_timer, BAR_INTERVAL_MS, on_progress_timer);
-    } else {
-        draw_progress(s, 0);
-        cw_timer_start(&s->loop, &s->progress_timer, s->opt.progress_interval_s * 1000, on_progress_timer);
-    }
-}
-
 /* ---- scheduling ---- */
 
-static void pump(send_t *s);
+static void pump(cw_send_t *s);
 
 static void on_pump_timer(cw_timer_t *timer)
 {
     pump(timer->data);
 }
 
-static void arm_pump(send_t *s, uint64_t delay_ms)
+static void arm_pump(cw_send_t *s, uint64_t delay_ms)
 {
     cw_timer_stop(&s->pump_timer);
     cw_timer_start(&s->loop, &s->pump_timer, delay_ms, on_pump_timer);
 }
 
-static void stop(send_t *s, int exit_code, const char *fmt, ...)
+static void stop(cw_send_t *s, int exit_code, const char *fmt, ...)
 {
     if (s->stopping) {
         return;
@@ -537,7 +208,7 @@ static void stop(send_t *s, int exit_code, const char *fmt, ...)
     s->exit_code = exit_code;
 }
 
-static void retry_later(send_t *s, size_t row, uint64_t ready_ms)
+static void retry_later(cw_send_t *s, size_t row, uint64_t ready_ms)
 {
     s->rows[row].ready_ms = ready_ms;
     s->retry = cw_realloc(s->retry, (s->num_retry + 1) * sizeof(*s->retry));
@@ -547,7 +218,7 @@ static void retry_later(send_t *s, size_t row, uint64_t ready_ms)
 /* next_row picks the next row to send: a retry whose time came, else the queue's
  * head. Returns 1 with *out_row (not yet removed), or 0 with *out_wait_ms until a
  * retry is due (0: nothing left). */
-static int next_row(send_t *s, uint64_t now, size_t *out_pos, int *out_is_retry, uint64_t *out_wait_ms)
+static int next_row(cw_send_t *s, uint64_t now, size_t *out_pos, int *out_is_retry, uint64_t *out_wait_ms)
 {
     uint64_t soonest = UINT64_MAX;
     for (size_t k = 0; k != s->num_retry; ++k) {
@@ -570,7 +241,7 @@ static int next_row(send_t *s, uint64_t now, size_t *out_pos, int *out_is_retry,
 
 /* usable_url finds the URL to send to, rotating past gone, refused and
  * exhausted ones. Returns 0 with *out_url, or -1 (with the stop message set). */
-static int usable_url(send_t *s, size_t *out_url)
+static int usable_url(cw_send_t *s, size_t *out_url)
 {
     while (s->cur_url < s->opt.urls.num_urls) {
         size_t u = s->cur_url;
@@ -588,14 +259,15 @@ static int usable_url(send_t *s, size_t *out_url)
         if (why == NULL) {
             if (!s->warned[u] && ju->submissions * 100 >= s->opt.limit * CW_CLAY_QUOTA_WARN_PERCENT) {
                 s->warned[u] = 1;
-                say(s, "warning: webhook %zu has used %llu of its %llu submissions (%d%%); create the next webhook in Clay soon",
+                cw_send_say(
+                    s, "warning: webhook %zu has used %llu of its %llu submissions (%d%%); create the next webhook in Clay soon",
                     u + 1, (unsigned long long)ju->submissions, (unsigned long long)s->opt.limit, CW_CLAY_QUOTA_WARN_PERCENT);
             }
             *out_url = u;
             return 0;
         }
         if (u + 1 < s->opt.urls.num_urls) {
-            say(s, "webhook %zu %s: rotating to webhook %zu", u + 1, why, u + 2);
+            cw_send_say(s, "webhook %zu %s: rotating to webhook %zu", u + 1, why, u + 2);
         }
         ++s->cur_url;
     }
@@ -619,7 +291,7 @@ static int usable_url(send_t *s, size_t *out_url)
 
 static void on_posted(const cw_clay_result_t *res, void *data);
 
-static void submit(send_t *s, size_t row, size_t url)
+static void submit(cw_send_t *s, size_t row, size_t url)
 {
     if (cw_journal_sent(s->j, row, s->jurl[url]) != 0) {
         stop(s, 1, "cannot write the journal %s: %s", s->opt.journal_path, strerror(errno));
@@ -635,7 +307,7 @@ static void submit(send_t *s, size_t row, size_t url)
     cw_clay_post(s->client, &s->loop, s->opt.urls.urls[url], s->rows[row].json, s->rows[row].json_len, on_posted, f);
 }
 
-static void check_finished(send_t *s)
+static void check_finished(cw_send_t *s)
 {
     if (s->inflight != 0) {
         return;
@@ -645,7 +317,7 @@ static void check_finished(send_t *s)
     }
 }
 
-static void pump(send_t *s)
+static void pump(cw_send_t *s)
 {
     cw_timer_stop(&s->pump_timer);
     while (!s->stopping && s->inflight < s->opt.concurrency) {
@@ -681,9 +353,9 @@ static void pump(send_t *s)
 static void on_posted(const cw_clay_result_t *res, void *data)
 {
     flight_t *f = data;
-    send_t *s = f->s;
+    cw_send_t *s = f->s;
     size_t row = f->row, url = f->url, ju = s->jurl[url];
-    row_t *r = &s->rows[row];
+    cw_send_row_t *r = &s->rows[row];
     uint64_t now = cw_now_ms();
     free(f);
     --s->inflight;
@@ -747,93 +419,9 @@ static void on_posted(const cw_clay_result_t *res, void *data)
     pump(s);
 }
 
-/* ---- summary ---- */
-
-static const char *url_state(const send_t *s, size_t u)
-{
-    const cw_journal_url_t *ju = &s->j->urls[s->jurl[u]];
-    return ju->gone ? "gone" : ju->refused ? "refused" : ju->submissions >= s->opt.limit ? "exhausted" : "active";
-}
-
-static void summary_json(send_t *s, cw_buf_t *b, double elapsed_s)
-{
-    size_t pending = remaining(s);
-    cw_buf_appends(b, "{\"file\":");
-    cw_json_quote(b, s->opt.file, strlen(s->opt.file));
-    cw_buf_appendf(b, ",\"format\":\"%s\",\"rows\":%zu,\"acknowledged\":%zu,\"acknowledged_this_run\":%zu",
-                   cw_rows_format_name(s->format), s->num_rows, s->j->num_acked, s->acked_run);
-    cw_buf_appendf(b, ",\"dead_lettered\":%zu,\"dead_lettered_this_run\":%zu,\"bad_input\":%zu,\"pending\":%zu", s->j->num_dead,
-                   s->dead_run, s->bad_input, pending);
-    cw_buf_appendf(b, ",\"in_doubt\":%zu,\"in_doubt_policy\":\"%s\",\"rate_limited\":%zu,\"retries\":%zu", s->in_doubt,
-                   s->opt.in_doubt_dead ? "dead-letter" : "resend", s->rate_limited, s->retries);
-    double window =
-        s->first_send_ms != 0 && s->last_ack_ms > s->first_send_ms ? (double)(s->last_ack_ms - s->first_send_ms) / 1000 : 0;
-    cw_buf_appendf(b, ",\"elapsed_s\":%.3f,\"send_window_s\":%.3f,\"rows_per_s\":%.3f,\"rate\":%g,\"burst\":%g", elapsed_s, window,
-                   run_rate(s, cw_now_ms()), s->opt.rate, s->opt.burst);
-    cw_buf_appends(b, ",\"webhooks\":[");
-    for (size_t u = 0; u != s->opt.urls.num_urls; ++u) {
-        const cw_journal_url_t *ju = &s->j->urls[s->jurl[u]];
-        cw_buf_appendf(
-            b, "%s{\"index\":%zu,\"id\":\"%.16s\",\"submissions\":%llu,\"acknowledged\":%llu,\"limit\":%llu,\"state\":\"%s\"}",
-            u == 0 ? "" : ",", u + 1, ju->id, (unsigned long long)ju->submissions, (unsigned long long)ju->acked,
-            (unsigned long long)s->opt.limit, url_state(s, u));
-    }
-    cw_buf_appendf(b, "],\"complete\":%s,\"stopped\":", pending == 0 ? "true" : "false");
-    if (s->stop_msg[0] != '\0') {
-        cw_json_quote(b, s->stop_msg, strlen(s->stop_msg));
-    } else {
-        cw_buf_appends(b, "null");
-    }
-    cw_buf_appends(b, ",\"journal\":");
-    cw_json_quote(b, s->opt.journal_path, strlen(s->opt.journal_path));
-    cw_buf_appends(b, ",\"dead_letter\":");
-    cw_json_quote(b, s->opt.dead_path, strlen(s->opt.dead_path));
-    cw_buf_appendf(b, ",\"exit_code\":%d}\n", s->exit_code);
-}
-
-static int write_summary_json(send_t *s, double elapsed_s)
-{
-    cw_buf_t b = CW_BUF_INIT, tmp = CW_BUF_INIT;
-    int rc = -1, fd = -1;
-    summary_json(s, &b, elapsed_s);
-    cw_buf_appendf(&tmp, "%s.tmp", s->opt.summary_path);
-    if ((fd = open(tmp.base, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0 || write(fd, b.base, b.len) != (ssize_t)b.len ||
-        fsync(fd) != 0 || rename(tmp.base, s->opt.summary_path) != 0) {
-        fprintf(stderr, "clay-function send: cannot write the summary %s: %s\n", s->opt.summary_path, strerror(errno));
-        goto Exit;
-    }
-    rc = 0;
-Exit:
-    if (fd >= 0) {
-        close(fd);
-    }
-    cw_buf_free(&b);
-    cw_buf_free(&tmp);
-    return rc;
-}
-
-static void print_summary(send_t *s, double elapsed_s)
-{
-    size_t pending = remaining(s);
-    printf("clay-function send: %s (%s, %zu rows)\n", s->opt.file, cw_rows_format_name(s->format), s->num_rows);
-    printf("  acknowledged   %zu (%zu in this run)\n", s->j->num_acked, s->acked_run);
-    printf("  dead-lettered  %zu (%zu in this run, %zu bad input)%s%s\n", s->j->num_dead, s->dead_run, s->bad_input,
-           s->j->num_dead != 0 ? " -> " : "", s->j->num_dead != 0 ? s->opt.dead_path : "");
-    printf("  not sent yet   %zu\n", pending);
-    printf("  rate limited   %zu (429)   retries %zu   in doubt %zu (%s)\n", s->rate_limited, s->retries, s->in_doubt,
-           s->opt.in_doubt_dead ? "dead-lettered" : "resent");
-    for (size_t u = 0; u != s->opt.urls.num_urls; ++u) {
-        const cw_journal_url_t *ju = &s->j->urls[s->jurl[u]];
-        printf("  webhook %zu      %llu of %llu submissions (%s)\n", u + 1, (unsigned long long)ju->submissions,
-               (unsigned long long)s->opt.limit, url_state(s, u));
-    }
-    printf("  elapsed        %.1f s, %.1f rows/s\n", elapsed_s, run_rate(s, cw_now_ms()));
-    fflush(stdout);
-}
-
 /* ---- the run ---- */
 
-static void free_send(send_t *s)
+static void free_send(cw_send_t *s)
 {
     for (size_t i = 0; i != s->num_rows; ++i) {
         free(s->rows[i].json);
@@ -854,11 +442,11 @@ static void free_send(send_t *s)
 }
 
 /* prepare dead-letters what cannot be sent and queues the rest. Returns 0 or -1 (stop_msg set). */
-static int prepare(send_t *s)
+static int prepare(cw_send_t *s)
 {
     s->queue = cw_calloc(s->num_rows != 0 ? s->num_rows : 1, sizeof(*s->queue));
     for (size_t i = 0; i != s->num_rows; ++i) {
-        row_t *r = &s->rows[i];
+        cw_send_row_t *r = &s->rows[i];
         cw_journal_row_t st = (cw_journal_row_t)s->j->rows[i];
         if (st == CW_JOURNAL_ACKED || st == CW_JOURNAL_DEAD) {
             continue;
@@ -884,15 +472,15 @@ static int prepare(send_t *s)
         s->queue[s->queue_len++] = i;
     }
     if (s->in_doubt != 0) {
-        say(s, "%zu rows were in flight when the previous run was killed; %s", s->in_doubt,
-            s->opt.in_doubt_dead ? "they are listed in the dead-letter file (check Clay for them)"
-                                 : "they are sent again (Clay may now hold one duplicate of each; --in-doubt dead-letter "
-                                   "lists them instead)");
+        cw_send_say(s, "%zu rows were in flight when the previous run was killed; %s", s->in_doubt,
+                    s->opt.in_doubt_dead ? "they are listed in the dead-letter file (check Clay for them)"
+                                         : "they are sent again (Clay may now hold one duplicate of each; --in-doubt dead-letter "
+                                           "lists them instead)");
     }
     return 0;
 }
 
-static int run(send_t *s)
+static int run(cw_send_t *s)
 {
     char err[1024];
     uint8_t md[SHA256_DIGEST_LENGTH];
@@ -928,11 +516,7 @@ static int run(send_t *s)
         s->jurl[u] = cw_journal_url(s->j, s->opt.urls.ids[u]);
     }
 
-    int tty = isatty(STDERR_FILENO);
-    s->bar = s->opt.progress == PROGRESS_OFF     ? -1
-             : s->opt.progress == PROGRESS_BAR   ? 1
-             : s->opt.progress == PROGRESS_PLAIN ? 0
-                                                 : (tty ? 1 : 0);
+    cw_send_progress_init(s);
     s->start_ms = cw_now_ms();
     rc = 1;
     if (prepare(s) != 0) {
@@ -950,14 +534,7 @@ static int run(send_t *s)
         s->client = cw_clay_client_new(s->http, s->opt.auth_token, s->opt.timeout_ms);
         cw_bucket_init(&s->bucket, s->opt.rate, s->opt.burst, cw_now_us());
         s->pump_timer.data = s;
-        s->progress_timer.data = s;
-        if (s->bar >= 0) {
-            if (s->bar == 1) {
-                draw_progress(s, 0);
-            }
-            cw_timer_start(&s->loop, &s->progress_timer, s->bar == 1 ? BAR_INTERVAL_MS : s->opt.progress_interval_s * 1000,
-                           on_progress_timer);
-        }
+        cw_send_progress_start(s);
 
         struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND};
         sigemptyset(&sa.sa_mask);
@@ -971,7 +548,8 @@ static int run(send_t *s)
                 s->interrupted = 1;
                 stop(s, 130, "interrupted: rerun the same command to resume");
                 if (s->inflight != 0) {
-                    say(s, "interrupted: waiting for the %zu rows in flight (press Ctrl-C again to quit at once)", s->inflight);
+                    cw_send_say(s, "interrupted: waiting for the %zu rows in flight (press Ctrl-C again to quit at once)",
+                                s->inflight);
                 }
                 check_finished(s);
             }
@@ -982,7 +560,7 @@ static int run(send_t *s)
         signal(SIGTERM, SIG_DFL);
     }
     if (s->bar == 1) {
-        draw_progress(s, 1);
+        cw_send_progress_draw(s, 1);
     }
 
     double elapsed = (double)(cw_now_ms() - s->start_ms) / 1000;
@@ -991,14 +569,14 @@ static int run(send_t *s)
     }
     if (s->no_webhook) {
         size_t len = strlen(s->stop_msg);
-        snprintf(s->stop_msg + len, sizeof(s->stop_msg) - len, " the %zu rows not sent yet will follow", remaining(s));
+        snprintf(s->stop_msg + len, sizeof(s->stop_msg) - len, " the %zu rows not sent yet will follow", cw_send_remaining(s));
     }
     if (s->stop_msg[0] != '\0') {
         fprintf(stderr, "clay-function send: %s\n", s->stop_msg);
     }
-    print_summary(s, elapsed);
+    cw_send_print_summary(s, elapsed);
     rc = s->exit_code;
-    if (s->opt.summary_path != NULL && write_summary_json(s, elapsed) != 0 && rc == 0) {
+    if (s->opt.summary_path != NULL && cw_send_write_summary_json(s, elapsed) != 0 && rc == 0) {
         rc = 1;
     }
 
@@ -1018,13 +596,13 @@ Exit:
 
 int cw_send_main(int argc, char **argv)
 {
-    static send_t s;
+    static cw_send_t s;
     int help = 0;
     memset(&s, 0, sizeof(s));
-    int rc = parse_options(&s.opt, argc, argv, &help);
+    int rc = cw_send_parse_options(&s.opt, argc, argv, &help);
     if (rc != 0 || help) {
         if (help) {
-            fputs(usage_text, stdout);
+            fputs(cw_send_usage, stdout);
         }
         cw_clay_urls_free(&s.opt.urls);
         return rc;
