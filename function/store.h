@@ -19,11 +19,11 @@
 typedef struct st_cw_store_t cw_store_t;
 
 typedef enum en_cw_store_status_t {
-    CW_STORE_OK, /* created / read / deleted / listed */
-    CW_STORE_EXISTS, /* create: the name already exists (412 / 409 / EEXIST) */
-    CW_STORE_NOT_FOUND, /* get or delete: no such name */
+    CW_STORE_OK,          /* created / read / deleted / listed */
+    CW_STORE_EXISTS,      /* create: the name already exists (412 / 409 / EEXIST) */
+    CW_STORE_NOT_FOUND,   /* get or delete: no such name */
     CW_STORE_UNAVAILABLE, /* transient: retries exhausted (5xx, 429, timeouts, I/O errors) */
-    CW_STORE_DENIED, /* permanent: credentials or permissions (401/403), bad bucket */
+    CW_STORE_DENIED,      /* permanent: credentials or permissions (401/403), bad bucket */
 } cw_store_status_t;
 
 typedef enum en_cw_store_op_t {
@@ -61,7 +61,7 @@ typedef struct st_cw_store_backend_t {
 struct st_cw_store_t {
     const cw_store_backend_t *backend;
     cw_http_t *http; /* the shared client (NULL for the file backend) */
-    char *url; /* as configured, for logs; credentials never included */
+    char *url;       /* as configured, for logs; credentials never included */
 };
 
 /* cw_store_open parses |url| (file:DIR, file:///DIR, gs://bucket/prefix,

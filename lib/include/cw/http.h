@@ -29,36 +29,36 @@ typedef struct st_cw_http_header_t {
 /* cw_http_request_t describes a request. Everything is copied by cw_http_submit,
  * so the caller may free it as soon as that returns. */
 typedef struct st_cw_http_request_t {
-    const char *method; /* "GET", "PUT", ...; NULL means GET, or POST when body is set */
-    const char *url; /* never NULL */
+    const char *method;         /* "GET", "PUT", ...; NULL means GET, or POST when body is set */
+    const char *url;            /* never NULL */
     const char *const *headers; /* "Name: value" strings; may be NULL */
     size_t num_headers;
     const void *body; /* may be NULL */
     size_t body_len;
-    uint64_t timeout_ms; /* per attempt; 0 means 10000 */
+    uint64_t timeout_ms;       /* per attempt; 0 means 10000 */
     size_t max_response_bytes; /* 0 means 1 MiB; a larger body fails with CW_HTTP_ERR_TOO_BIG */
-    unsigned max_attempts; /* 0 or 1: no retry */
-    uint64_t deadline_ms; /* overall budget for all attempts and waits; 0: no budget beyond attempts */
-    uint64_t backoff_base_ms; /* first retry waits up to this (default 100), doubling */
-    uint64_t backoff_max_ms; /* cap of one wait (default 10000) */
-    int retry_on_409; /* S3's ConditionalRequestConflict: retry 409 too */
-    int head_only; /* HEAD: no body expected */
+    unsigned max_attempts;     /* 0 or 1: no retry */
+    uint64_t deadline_ms;      /* overall budget for all attempts and waits; 0: no budget beyond attempts */
+    uint64_t backoff_base_ms;  /* first retry waits up to this (default 100), doubling */
+    uint64_t backoff_max_ms;   /* cap of one wait (default 10000) */
+    int retry_on_409;          /* S3's ConditionalRequestConflict: retry 409 too */
+    int head_only;             /* HEAD: no body expected */
 } cw_http_request_t;
 
 typedef enum en_cw_http_error_t {
-    CW_HTTP_OK = 0, /* a response arrived (any status) */
-    CW_HTTP_ERR_CONNECT, /* could not resolve or connect */
-    CW_HTTP_ERR_TIMEOUT, /* the attempt's timeout passed */
-    CW_HTTP_ERR_TLS, /* handshake or verification failed */
+    CW_HTTP_OK = 0,        /* a response arrived (any status) */
+    CW_HTTP_ERR_CONNECT,   /* could not resolve or connect */
+    CW_HTTP_ERR_TIMEOUT,   /* the attempt's timeout passed */
+    CW_HTTP_ERR_TLS,       /* handshake or verification failed */
     CW_HTTP_ERR_TRANSPORT, /* reset, short read, malformed response */
-    CW_HTTP_ERR_TOO_BIG, /* the response body exceeded max_response_bytes */
-    CW_HTTP_ERR_SHUTDOWN, /* the client was shut down before completion */
+    CW_HTTP_ERR_TOO_BIG,   /* the response body exceeded max_response_bytes */
+    CW_HTTP_ERR_SHUTDOWN,  /* the client was shut down before completion */
 } cw_http_error_t;
 
 /* cw_http_response_t is what a completion sees; valid only during the callback. */
 typedef struct st_cw_http_response_t {
     cw_http_error_t error;
-    int status; /* 0 when error != CW_HTTP_OK */
+    int status;             /* 0 when error != CW_HTTP_OK */
     const char *error_text; /* never NULL; "" on success */
     cw_http_header_t *headers;
     size_t num_headers;

@@ -24,11 +24,11 @@ typedef enum en_cw_severity_t {
 } cw_severity_t;
 
 typedef enum en_cw_log_type_t {
-    CW_LOG_STR, /* .s (len bytes; len == SIZE_MAX means NUL-terminated) */
-    CW_LOG_INT, /* .i */
-    CW_LOG_DBL, /* .d */
+    CW_LOG_STR,  /* .s (len bytes; len == SIZE_MAX means NUL-terminated) */
+    CW_LOG_INT,  /* .i */
+    CW_LOG_DBL,  /* .d */
     CW_LOG_BOOL, /* .i != 0 */
-    CW_LOG_RAW, /* .s is already valid JSON (an object or array), copied verbatim */
+    CW_LOG_RAW,  /* .s is already valid JSON (an object or array), copied verbatim */
 } cw_log_type_t;
 
 /* cw_log_field_t is one extra key of a log line. */

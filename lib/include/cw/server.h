@@ -20,13 +20,13 @@ typedef struct st_cw_worker_t cw_worker_t;
 typedef int (*cw_handler_fn)(cw_worker_t *worker, h2o_req_t *req, void *data);
 
 typedef struct st_cw_server_options_t {
-    const char *host; /* bind address; NULL means 0.0.0.0 */
-    uint16_t port; /* 0 picks a free port (see cw_server_port) */
-    size_t num_workers; /* 0 means the CPUs available to the process */
-    size_t max_body_bytes; /* larger bodies get 413 (HTTP/1) or are refused; 0 means 1 MiB */
-    uint64_t request_timeout_ms; /* headers+body deadline and keep-alive idle; 0 means 10000 */
+    const char *host;             /* bind address; NULL means 0.0.0.0 */
+    uint16_t port;                /* 0 picks a free port (see cw_server_port) */
+    size_t num_workers;           /* 0 means the CPUs available to the process */
+    size_t max_body_bytes;        /* larger bodies get 413 (HTTP/1) or are refused; 0 means 1 MiB */
+    uint64_t request_timeout_ms;  /* headers+body deadline and keep-alive idle; 0 means 10000 */
     uint64_t shutdown_timeout_ms; /* stop waiting for in-flight work after this; 0 means 7500 */
-    int handle_signals; /* SIGTERM and SIGINT stop the server gracefully */
+    int handle_signals;           /* SIGTERM and SIGINT stop the server gracefully */
     /* on_worker_start runs on each worker thread before it accepts; sets worker->app. May be NULL. */
     void (*on_worker_start)(cw_worker_t *worker, void *data);
     /* on_worker_stop runs on each worker thread after its loop drained. May be NULL. */
@@ -39,9 +39,9 @@ struct st_cw_worker_t {
     cw_loop_t loop; /* wraps ctx.loop */
     cw_server_t *server;
     size_t index;
-    void *app; /* the application's per-thread state; may be NULL */
+    void *app;           /* the application's per-thread state; may be NULL */
     size_t num_requests; /* requests whose pool is still alive */
-    size_t num_holds; /* asynchronous work in progress (cw_worker_hold) */
+    size_t num_holds;    /* asynchronous work in progress (cw_worker_hold) */
     int stopping;
     struct st_cw_worker_private_t *_priv;
 };

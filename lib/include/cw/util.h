@@ -34,7 +34,10 @@ typedef struct st_cw_buf_t {
     size_t cap;
 } cw_buf_t;
 
-#define CW_BUF_INIT {NULL, 0, 0}
+#define CW_BUF_INIT                                                                                                                \
+    {                                                                                                                              \
+        NULL, 0, 0                                                                                                                 \
+    }
 
 /* cw_buf_reserve makes room for |extra| more bytes (plus the NUL). */
 void cw_buf_reserve(cw_buf_t *buf, size_t extra);
