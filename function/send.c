@@ -480,89 +480,84 @@ static int prepare(cw_send_t *s)
     return 0;
 }
 
-static int run(cw_send_t *s)
+/* open_input reads and checks the input, then opens the journal. Returns 0,
+ * or -1 after one line on stderr. Default paths are built in |jpath| and |dpath|. */
+static int open_input(cw_send_t *s, cw_buf_t *jpath, cw_buf_t *dpath)
 {
     char err[1024];
     uint8_t md[SHA256_DIGEST_LENGTH];
     char input_id[2 * SHA256_DIGEST_LENGTH + 1];
-    cw_buf_t jpath = CW_BUF_INIT, dpath = CW_BUF_INIT;
-    int rc = 2, loop_ready = 0;
 
     if (read_file(s->opt.file, &s->data, &s->data_len, err, sizeof(err)) != 0) {
         fprintf(stderr, "clay-function send: %s\n", err);
-        goto Exit;
+        return -1;
     }
+    /* The journal belongs to these exact bytes: rows are keyed by their index in them. */
     SHA256((const uint8_t *)s->data, s->data_len, md);
     cw_hex_encode(input_id, md, sizeof(md));
     if (load_rows(s, err, sizeof(err)) != 0) {
         fprintf(stderr, "clay-function send: %s: %s\n", s->opt.file, err);
-        goto Exit;
+        return -1;
     }
     if (s->opt.journal_path == NULL) {
-        cw_buf_appendf(&jpath, "%s.journal", s->opt.file);
-        s->opt.journal_path = jpath.base;
+        cw_buf_appendf(jpath, "%s.journal", s->opt.file);
+        s->opt.journal_path = jpath->base;
     }
     if (s->opt.dead_path == NULL) {
-        cw_buf_appendf(&dpath, "%s.dead-letter.ndjson", s->opt.file);
-        s->opt.dead_path = dpath.base;
+        cw_buf_appendf(dpath, "%s.dead-letter.ndjson", s->opt.file);
+        s->opt.dead_path = dpath->base;
     }
     if ((s->j = cw_journal_open(s->opt.journal_path, input_id, s->num_rows, err, sizeof(err))) == NULL) {
         fprintf(stderr, "clay-function send: %s\n", err);
-        goto Exit;
+        return -1;
     }
     s->jurl = cw_calloc(s->opt.urls.num_urls, sizeof(*s->jurl));
     s->warned = cw_calloc(s->opt.urls.num_urls, 1);
     for (size_t u = 0; u != s->opt.urls.num_urls; ++u) {
         s->jurl[u] = cw_journal_url(s->j, s->opt.urls.ids[u]);
     }
+    return 0;
+}
 
-    cw_send_progress_init(s);
-    s->start_ms = cw_now_ms();
-    rc = 1;
-    if (prepare(s) != 0) {
-        fprintf(stderr, "clay-function send: %s\n", s->stop_msg);
-        goto Exit;
-    }
+/* send_all turns the loop until every queued row is answered or the run
+ * stopped and nothing is in flight. Call with s->loop initialised. */
+static void send_all(cw_send_t *s)
+{
+    s->client = cw_clay_client_new(s->http, s->opt.auth_token, s->opt.timeout_ms);
+    cw_bucket_init(&s->bucket, s->opt.rate, s->opt.burst, cw_now_us());
+    s->pump_timer.data = s;
+    cw_send_progress_start(s);
 
-    if (s->queue_len != 0) {
-        if ((s->http = cw_http_new()) == NULL) {
-            fprintf(stderr, "clay-function send: cannot initialise the HTTP client\n");
-            goto Exit;
-        }
-        cw_loop_init(&s->loop);
-        loop_ready = 1;
-        s->client = cw_clay_client_new(s->http, s->opt.auth_token, s->opt.timeout_ms);
-        cw_bucket_init(&s->bucket, s->opt.rate, s->opt.burst, cw_now_us());
-        s->pump_timer.data = s;
-        cw_send_progress_start(s);
+    /* The first Ctrl-C stops gracefully; SA_RESETHAND makes a second one quit at once. */
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 
-        struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESETHAND};
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-
-        pump(s);
-        while (!s->finished) {
-            cw_loop_run_once(&s->loop);
-            if (got_signal != 0 && !s->interrupted) {
-                s->interrupted = 1;
-                stop(s, 130, "interrupted: rerun the same command to resume");
-                if (s->inflight != 0) {
-                    cw_send_say(s, "interrupted: waiting for the %zu rows in flight (press Ctrl-C again to quit at once)",
-                                s->inflight);
-                }
-                check_finished(s);
+    pump(s);
+    while (!s->finished) {
+        cw_loop_run_once(&s->loop);
+        if (got_signal != 0 && !s->interrupted) {
+            s->interrupted = 1;
+            stop(s, 130, "interrupted: rerun the same command to resume");
+            if (s->inflight != 0) {
+                cw_send_say(s, "interrupted: waiting for the %zu rows in flight (press Ctrl-C again to quit at once)", s->inflight);
             }
+            check_finished(s);
         }
-        cw_timer_stop(&s->pump_timer);
-        cw_timer_stop(&s->progress_timer);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
     }
+    cw_timer_stop(&s->pump_timer);
+    cw_timer_stop(&s->progress_timer);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+}
+
+/* report prints the stop message and the summary. Returns the exit code. */
+static int report(cw_send_t *s)
+{
     if (s->bar == 1) {
         cw_send_progress_draw(s, 1);
     }
-
     double elapsed = (double)(cw_now_ms() - s->start_ms) / 1000;
     if (!s->stopping) {
         s->exit_code = s->j->num_dead != 0 ? 1 : 0;
@@ -575,14 +570,42 @@ static int run(cw_send_t *s)
         fprintf(stderr, "clay-function send: %s\n", s->stop_msg);
     }
     cw_send_print_summary(s, elapsed);
-    rc = s->exit_code;
+    int rc = s->exit_code;
     if (s->opt.summary_path != NULL && cw_send_write_summary_json(s, elapsed) != 0 && rc == 0) {
         rc = 1;
     }
+    return rc;
+}
+
+static int run(cw_send_t *s)
+{
+    cw_buf_t jpath = CW_BUF_INIT, dpath = CW_BUF_INIT;
+    int rc = 2, loop_ready = 0;
+
+    if (open_input(s, &jpath, &dpath) != 0) {
+        goto Exit;
+    }
+    cw_send_progress_init(s);
+    s->start_ms = cw_now_ms();
+    rc = 1;
+    if (prepare(s) != 0) {
+        fprintf(stderr, "clay-function send: %s\n", s->stop_msg);
+        goto Exit;
+    }
+    if (s->queue_len != 0) {
+        if ((s->http = cw_http_new()) == NULL) {
+            fprintf(stderr, "clay-function send: cannot initialise the HTTP client\n");
+            goto Exit;
+        }
+        cw_loop_init(&s->loop);
+        loop_ready = 1;
+        send_all(s);
+    }
+    rc = report(s);
 
 Exit:
     if (s->http != NULL) {
-        cw_http_free(s->http); /* no submission is outstanding: the loop ran until inflight was 0 */
+        cw_http_free(s->http); /* nothing is outstanding: the loop ran until no row was in flight */
     }
     cw_clay_client_free(s->client);
     if (loop_ready) {
