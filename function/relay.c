@@ -195,6 +195,48 @@ static void note_claimed(cw_relay_t *relay, size_t u, uint64_t used)
 
 /* ---- the response ---- */
 
+static void batch_free(batch_t *b)
+{
+    for (size_t i = 0; i != b->num_jobs; ++i) {
+        free(b->jobs[i].json);
+        free(b->jobs[i].detail);
+    }
+    free(b->jobs);
+    free(b);
+}
+
+typedef struct st_verdict_t {
+    int status;
+    const char *error, *detail; /* NULL when every row was answered */
+    char retry_after[24];       /* "" when none */
+} verdict_t;
+
+/* judge decides the response's status from the rows' results, worst first. */
+static verdict_t judge(const size_t *counts, int64_t retry_after_ms)
+{
+    verdict_t v = {.status = 200};
+    if (counts[ROW_UNAVAILABLE] != 0) {
+        v = (verdict_t){.status = 503,
+                        .error = "clay_unavailable",
+                        .detail =
+                            "Clay (or the quota store) did not answer in time; rows marked unavailable were not acknowledged"};
+        snprintf(v.retry_after, sizeof(v.retry_after), "%d", UNAVAILABLE_RETRY_AFTER_S);
+    } else if (counts[ROW_RATE_LIMITED] != 0) {
+        v = (verdict_t){.status = 429,
+                        .error = "rate_limited",
+                        .detail = "Clay's rate limit outlasted this request; retry the rows marked rate_limited after Retry-After"};
+        snprintf(v.retry_after, sizeof(v.retry_after), "%lld", (long long)((retry_after_ms + 999) / 1000));
+    } else if (counts[ROW_NO_WEBHOOK] != 0) {
+        v = (verdict_t){.status = 503,
+                        .error = "no_webhook",
+                        .detail = "every webhook in CLAY_WEBHOOK_URLS is gone or at its limit (CLAY_WEBHOOK_LIMIT): create a new "
+                                  "webhook in Clay and add its URL to CLAY_WEBHOOK_URLS"};
+    } else if (counts[ROW_UNAUTHORIZED] != 0) {
+        v = (verdict_t){.status = 502, .error = "clay_unauthorized", .detail = "Clay refused the token in CLAY_WEBHOOK_AUTH"};
+    }
+    return v;
+}
+
 static void batch_respond(batch_t *b)
 {
     cw_relay_t *relay = b->relay;
@@ -208,29 +250,9 @@ static void batch_respond(batch_t *b)
             retry_after_ms = job->retry_after_ms;
         }
     }
-    int status = 200;
-    const char *error = NULL, *detail = NULL;
-    char retry_after[24] = "";
-    if (counts[ROW_UNAVAILABLE] != 0) {
-        status = 503;
-        error = "clay_unavailable";
-        detail = "Clay (or the quota store) did not answer in time; rows marked unavailable were not acknowledged";
-        snprintf(retry_after, sizeof(retry_after), "%d", UNAVAILABLE_RETRY_AFTER_S);
-    } else if (counts[ROW_RATE_LIMITED] != 0) {
-        status = 429;
-        error = "rate_limited";
-        detail = "Clay's rate limit outlasted this request; retry the rows marked rate_limited after Retry-After";
-        snprintf(retry_after, sizeof(retry_after), "%lld", (long long)((retry_after_ms + 999) / 1000));
-    } else if (counts[ROW_NO_WEBHOOK] != 0) {
-        status = 503;
-        error = "no_webhook";
-        detail = "every webhook in CLAY_WEBHOOK_URLS is gone or at its limit (CLAY_WEBHOOK_LIMIT): create a new webhook "
-                 "in Clay and add its URL to CLAY_WEBHOOK_URLS";
-    } else if (counts[ROW_UNAUTHORIZED] != 0) {
-        status = 502;
-        error = "clay_unauthorized";
-        detail = "Clay refused the token in CLAY_WEBHOOK_AUTH";
-    }
+    verdict_t v = judge(counts, retry_after_ms);
+    int status = v.status;
+    const char *error = v.error, *detail = v.detail;
 
     cw_buf_t out = CW_BUF_INIT;
     cw_buf_appends(&out, "{");
@@ -264,8 +286,8 @@ static void batch_respond(batch_t *b)
 
     h2o_req_t *req = cw_async_take(&b->async);
     if (req != NULL) {
-        if (retry_after[0] != '\0') {
-            cw_add_header(req, "retry-after", retry_after);
+        if (v.retry_after[0] != '\0') {
+            cw_add_header(req, "retry-after", v.retry_after);
         }
         cw_respond_json(req, status, out.base, out.len);
     }
@@ -280,12 +302,7 @@ static void batch_respond(batch_t *b)
            7);
     cw_buf_free(&out);
     cw_async_end(&b->async);
-    for (size_t i = 0; i != b->num_jobs; ++i) {
-        free(b->jobs[i].json);
-        free(b->jobs[i].detail);
-    }
-    free(b->jobs);
-    free(b);
+    batch_free(b);
 }
 
 static void job_finish(job_t *job, row_result_t result, int http_status, const char *detail)
@@ -625,6 +642,25 @@ static int parse_rows(batch_t *b, const char *body, size_t len, const char **cod
     return status;
 }
 
+/* take_budget takes |n| tokens from the process's bucket. Returns 0, or 429
+ * with Retry-After set on |req| when they are not there yet (nothing taken). */
+static int take_budget(cw_relay_t *relay, h2o_req_t *req, size_t n, const char **code, char *detail, size_t detail_size)
+{
+    pthread_mutex_lock(&relay->lock);
+    uint64_t wait_us = cw_bucket_take(&relay->bucket, (double)n, cw_now_us());
+    pthread_mutex_unlock(&relay->lock);
+    if (wait_us == 0) {
+        return 0;
+    }
+    char ra[24];
+    snprintf(ra, sizeof(ra), "%llu", (unsigned long long)((wait_us + 999999) / 1000000));
+    cw_add_header(req, "retry-after", ra);
+    *code = "rate_limited";
+    snprintf(detail, detail_size, "the relay's budget (CLAY_RATE %llu rows/s, CLAY_BURST %llu) is spent; retry after %s s",
+             (unsigned long long)relay->cfg->clay_rate, (unsigned long long)relay->cfg->clay_burst, ra);
+    return 429;
+}
+
 int cw_relay_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
 {
     cw_relay_t *relay = data;
@@ -676,30 +712,13 @@ int cw_relay_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
         }
     }
     if (status == 0 && sendable != 0) {
-        pthread_mutex_lock(&relay->lock);
-        uint64_t wait_us = cw_bucket_take(&relay->bucket, (double)sendable, cw_now_us());
-        pthread_mutex_unlock(&relay->lock);
-        if (wait_us != 0) {
-            char ra[24];
-            snprintf(ra, sizeof(ra), "%llu", (unsigned long long)((wait_us + 999999) / 1000000));
-            cw_add_header(req, "retry-after", ra);
-            status = 429;
-            code = "rate_limited";
-            snprintf(detail, sizeof(detail),
-                     "the relay's budget (CLAY_RATE %llu rows/s, CLAY_BURST %llu) is spent; retry after %s s",
-                     (unsigned long long)relay->cfg->clay_rate, (unsigned long long)relay->cfg->clay_burst, ra);
-        }
+        status = take_budget(relay, req, sendable, &code, detail, sizeof(detail));
     }
     if (status != 0) {
         cw_respond_error(req, status, code, detail);
         cw_log(CW_LOG_WARNING, NULL, 0, "relay",
                (cw_log_field_t[]){CW_LF_INT("status", status), CW_LF_STR("error", code), CW_LF_INT("rows", b->num_jobs)}, 3);
-        for (size_t i = 0; i != b->num_jobs; ++i) {
-            free(b->jobs[i].json);
-            free(b->jobs[i].detail);
-        }
-        free(b->jobs);
-        free(b);
+        batch_free(b);
         return 0;
     }
 
