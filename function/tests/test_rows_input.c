@@ -216,6 +216,13 @@ static void test_csv_quoting(void **state)
     n = read_all("a,,a\n1,2,3\n", CW_ROWS_CSV, r, 8, NULL);
     assert_int_equal(n, 1);
     assert_string_equal(r[0].json, "{\"a\":1,\"column_2\":2,\"a_3\":3}");
+    /* keys stay distinct when a suffix or a generated name meets a real one, and after escaping */
+    n = read_all("a_3,a,a,column_5,\n1,2,3,4,5\n", CW_ROWS_CSV, r, 8, NULL);
+    assert_int_equal(n, 1);
+    assert_string_equal(r[0].json, "{\"a_3\":1,\"a\":2,\"a_3_3\":3,\"column_5\":4,\"column_5_5\":5}");
+    n = read_all("Pr\xe9nom,Pr\xe8nom\nx,y\n", CW_ROWS_CSV, r, 8, NULL);
+    assert_int_equal(n, 1);
+    assert_string_equal(r[0].json, "{\"Pr\\ufffdnom\":\"x\",\"Pr\\ufffdnom_2\":\"y\"}");
 }
 
 static void test_csv_numeric_columns(void **state)
