@@ -40,7 +40,12 @@ const char cw_send_usage[] =
     "\n"
     "Exit status: 0 every row acknowledged; 1 some rows dead-lettered, or the run stopped (webhooks gone or\n"
     "at their limit, Clay unreachable, token refused); 2 usage or configuration error; 130 interrupted.\n"
-    "Rerun the same command to resume: acknowledged and dead-lettered rows are not sent again.\n";
+    "Rerun the same command to resume: acknowledged and dead-lettered rows are not sent again.\n"
+    "\n"
+    "The dead-letter file has one JSON object per line: {\"row\",\"line\",\"reason\",\"status\" (Clay's, if it\n"
+    "answered), \"data\" (the row) or \"raw\" (the bad input's text)}.\n"
+    "Quota: submissions per webhook are counted in the journal, so they cover this file's runs only; when\n"
+    "other files or the relay also feed a webhook, lower --limit to leave them room.\n";
 
 static int usage_error(const char *what)
 {
