@@ -17,7 +17,7 @@ static const var_doc_t vars[] = {
     {"PORT", "8080", "TCP port to listen on (0 picks a free one; the log line \"listening\" names it)"},
     {"BIND_ADDRESS", "0.0.0.0", "IPv4 address to bind"},
     {"WORKERS", "CPUs available", "event-loop threads"},
-    {"MAX_BODY_BYTES", "1048576", "largest accepted request body; larger gets 413"},
+    {"MAX_BODY_BYTES", "1048576", "largest accepted request body; a larger one is refused with 413"},
     {"REQUEST_TIMEOUT_MS", "10000", "deadline for a request's headers and body, and keep-alive idle time"},
     {"SHUTDOWN_TIMEOUT_MS", "7500", "after SIGTERM, how long in-flight work may take before exit"},
     {"CLAY_WEBHOOK_SECRET", "(required)", "comma-separated secrets; several allow rotation; whsec_ secrets for Standard Webhooks"},
