@@ -38,7 +38,7 @@ WRITE=1
 BUILD_ONLY=0
 KEEP=0
 READMES=("$BENCH/README.md")
-CMDLINE="bench/run.sh $*"
+CMDLINE=$(echo "bench/run.sh $*" | sed "s/ *$//")
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) QUICK=1; ROUNDS=1; DUR=2; WRITE=0; shift ;;
@@ -84,7 +84,7 @@ SSL_LIB=/usr/lib/$MULTIARCH/android
 build_tool() { # name, extra args...
     local name=$1
     shift
-    if [ ! -x "$TOOLS/$name" ] || [ "$BENCH/$name.c" -nt "$TOOLS/$name" ]; then
+    if [ ! -x "$TOOLS/$name" ] || [ "$BENCH/$name.c" -nt "$TOOLS/$name" ] || [ "$DEPS/lib/libh2o-evloop.a" -nt "$TOOLS/$name" ]; then
         gcc "${CFLAGS[@]}" "$BENCH/$name.c" -o "$TOOLS/$name" "$@"
     fi
 }
