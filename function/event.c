@@ -43,7 +43,11 @@ struct st_event_op_t {
     char claim[33];
     char stored_claim[33]; /* the claim of the record found in the store */
     uint64_t started_ms;
-    char *record_json; /* what submit writes to events/<id> */
+    char *record_json;       /* what submit writes to events/<id> */
+    cw_event_build_fn build; /* submit: fills the content once done/ is known absent */
+    void *build_data;
+    char received_at[40];
+    int64_t received_ms;
     char *route;
     size_t num_sinks;
     char *sink_names[CW_EVENT_MAX_SINKS];
@@ -647,6 +651,48 @@ static void on_pending_created(const cw_store_result_t *res, void *data)
     cw_store_create(op->engine->store, op->loop, name, op->record_json, strlen(op->record_json), on_record_created, op);
 }
 
+/* build_record asks the builder for the content and renders the events/<id> record. */
+static void build_record(event_op_t *op)
+{
+    cw_event_content_t c = {0};
+    op->build(op->build_data, op->received_at, &c);
+    op->route = cw_strdup(c.route);
+    op->num_sinks = c.num_sinks;
+    for (size_t i = 0; i != c.num_sinks; ++i) {
+        op->sink_names[i] = cw_strdup(c.sink_names[i]);
+        op->slots[i] = (sink_slot_t){op, i, 0};
+        op->states[i] = CW_SINK_PENDING;
+    }
+    op->payload_json = c.payload_json;
+    op->slack_json = c.slack_json;
+
+    cw_buf_t b = CW_BUF_INIT;
+    cw_buf_reserve(&b, 256 + strlen(c.payload_json) + (c.slack_json != NULL ? strlen(c.slack_json) : 0) + strlen(c.original_json));
+    cw_buf_appendf(&b,
+                   "{\"v\":1,\"id\":\"%s\",\"claim\":\"%s\",\"received_at\":\"%s\",\"received_ms\":%lld,\"lease_until_ms\":%lld,"
+                   "\"route\":\"%s\",\"sinks\":[",
+                   op->id, op->claim, op->received_at, (long long)op->received_ms, (long long)op->record_lease_until_ms, c.route);
+    for (size_t i = 0; i != c.num_sinks; ++i) {
+        if (i != 0) {
+            cw_buf_append(&b, ",", 1);
+        }
+        cw_buf_append(&b, "\"", 1);
+        cw_buf_appends(&b, c.sink_names[i]);
+        cw_buf_append(&b, "\"", 1);
+    }
+    cw_buf_appends(&b, "],\"payload\":");
+    cw_buf_appends(&b, c.payload_json);
+    if (c.slack_json != NULL) {
+        cw_buf_appends(&b, ",\"slack\":");
+        cw_buf_appends(&b, c.slack_json);
+    }
+    cw_buf_appends(&b, ",\"original\":");
+    cw_buf_appends(&b, c.original_json);
+    cw_buf_appends(&b, "}");
+    op->record_json = cw_buf_release(&b, NULL);
+    free(c.original_json);
+}
+
 static void on_done_checked_submit(const cw_store_result_t *res, void *data)
 {
     event_op_t *op = data;
@@ -658,6 +704,7 @@ static void on_done_checked_submit(const cw_store_result_t *res, void *data)
         complete(op, CW_EVENT_STORE_UNAVAILABLE, res->detail);
         return;
     }
+    build_record(op);
     char name[NAME_MAX_LEN], body[160];
     int n = snprintf(body, sizeof(body), "{\"id\":\"%s\",\"received_ms\":%lld}", op->id, (long long)now_ms(op));
     name_of(name, op, "pending", NULL);
@@ -683,35 +730,11 @@ static event_op_t *op_new(const cw_engine_t *engine, cw_loop_t *loop, const char
 void cw_event_submit(const cw_engine_t *engine, cw_loop_t *loop, const cw_event_new_t *ev, cw_event_cb cb, void *data)
 {
     event_op_t *op = op_new(engine, loop, ev->id, cb, data);
-    op->route = cw_strdup(ev->route);
-    op->num_sinks = ev->num_sinks;
-    for (size_t i = 0; i != ev->num_sinks; ++i) {
-        op->sink_names[i] = cw_strdup(ev->sink_names[i]);
-        op->slots[i] = (sink_slot_t){op, i, 0};
-        op->states[i] = CW_SINK_PENDING;
-    }
-    op->payload_json = cw_strdup(ev->payload_json);
-    op->slack_json = ev->slack_json != NULL ? cw_strdup(ev->slack_json) : NULL;
+    op->build = ev->build;
+    op->build_data = ev->build_data;
+    snprintf(op->received_at, sizeof(op->received_at), "%s", ev->received_at);
+    op->received_ms = ev->received_ms;
     op->record_lease_until_ms = ev->received_ms + lease_ms(op, 0);
-
-    cw_buf_t b = CW_BUF_INIT;
-    cw_buf_appendf(&b,
-                   "{\"v\":1,\"id\":\"%s\",\"claim\":\"%s\",\"received_at\":\"%s\",\"received_ms\":%lld,\"lease_until_ms\":%lld,",
-                   op->id, op->claim, ev->received_at, (long long)ev->received_ms, (long long)op->record_lease_until_ms);
-    cw_buf_appendf(&b, "\"route\":\"%s\",\"sinks\":[", ev->route);
-    for (size_t i = 0; i != ev->num_sinks; ++i) {
-        cw_buf_appendf(&b, "%s\"%s\"", i == 0 ? "" : ",", ev->sink_names[i]);
-    }
-    cw_buf_appends(&b, "],\"payload\":");
-    cw_buf_appends(&b, ev->payload_json);
-    if (ev->slack_json != NULL) {
-        cw_buf_appends(&b, ",\"slack\":");
-        cw_buf_appends(&b, ev->slack_json);
-    }
-    cw_buf_appends(&b, ",\"original\":");
-    cw_buf_appends(&b, ev->original_json);
-    cw_buf_appends(&b, "}");
-    op->record_json = cw_buf_release(&b, NULL);
 
     char name[NAME_MAX_LEN];
     name_of(name, op, "done", NULL);

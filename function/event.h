@@ -65,23 +65,34 @@ typedef struct st_cw_event_outcome_t {
 
 typedef void (*cw_event_cb)(const cw_event_outcome_t *outcome, void *data);
 
+/* cw_event_content_t is what an event records and delivers; the builder below
+ * fills it (the strings are malloc'd and the engine takes them). */
+typedef struct st_cw_event_content_t {
+    const char *route; /* "outreach", "nurture", "skip"; static */
+    size_t num_sinks;
+    const char *sink_names[CW_EVENT_MAX_SINKS]; /* "outreach", "nurture", "zapier", "slack"; static */
+    char *payload_json;                         /* the sink body for webhooks and Zapier (lead + event_id, route, received_at) */
+    char *slack_json;                           /* Slack's message; NULL when Slack is not a sink */
+    char *original_json;                        /* the object as received */
+} cw_event_content_t;
+
+/* cw_event_build_fn fills |out|; runs at most once, on the loop's thread, and only
+ * once the event is known not to be a duplicate (so duplicates cost no payloads). */
+typedef void (*cw_event_build_fn)(void *build_data, const char *received_at, cw_event_content_t *out);
+
 /* cw_event_new_t is a freshly received callback, ready to record. */
 typedef struct st_cw_event_new_t {
-    const char *id;    /* 64 hex digits */
-    const char *route; /* "outreach", "nurture", "skip" */
-    size_t num_sinks;
-    const char *sink_names[CW_EVENT_MAX_SINKS]; /* "outreach", "nurture", "zapier", "slack" */
-    const char *payload_json;                   /* the sink body for webhooks and Zapier (lead + event_id, route, received_at) */
-    const char *slack_json;                     /* Slack's message; NULL when Slack is not a sink */
-    const char *original_json;                  /* the object as received */
-    const char *received_at;                    /* RFC 3339 */
+    const char *id;          /* 64 hex digits */
+    const char *received_at; /* RFC 3339 */
     int64_t received_ms;
+    cw_event_build_fn build; /* never NULL */
+    void *build_data;
 } cw_event_new_t;
 
-/* cw_event_submit runs the lifecycle of a new callback: duplicate check,
- * pending marker, create-only record (or take-over of an expired one), the
- * deliveries within DELIVERY_DEADLINE_MS, the markers. |cb| runs once on
- * |loop|'s thread. Copies |ev|. */
+/* cw_event_submit runs the lifecycle of a new callback: duplicate check, the
+ * content (ev->build), pending marker, create-only record (or take-over of an
+ * expired one), the deliveries within DELIVERY_DEADLINE_MS, the markers. |cb|
+ * runs once on |loop|'s thread, after ev->build if that ran. Copies |ev|. */
 void cw_event_submit(const cw_engine_t *engine, cw_loop_t *loop, const cw_event_new_t *ev, cw_event_cb cb, void *data);
 
 /* cw_event_resume finishes event |id| for redrive: clears stale markers, skips

@@ -74,6 +74,12 @@ typedef struct st_callback_t {
     char trace[160];
     size_t trace_len;
     char email[256]; /* only with LOG_PII */
+    /* what the lifecycle's builder needs, kept until the callback completes */
+    cw_lead_t lead;
+    cw_route_t route;
+    unsigned sinks;
+    char id[CW_IDEM_ID_LEN + 1];
+    char *raw_body; /* the object as received (NUL-terminated copy); NULL once handed over */
 } callback_t;
 
 static void log_callback(const callback_t *cb, outcome_t outcome, int status, const char *id, const char *route, const char *detail)
@@ -211,7 +217,28 @@ static void on_event_done(const cw_event_outcome_t *o, void *data)
     callback_t *cb = data;
     respond_outcome(cb, o);
     cw_async_end(&cb->async);
+    cw_lead_free(&cb->lead);
+    free(cb->raw_body);
     free(cb);
+}
+
+/* build_content renders what the event records and delivers; the lifecycle calls it only for events
+ * that are not duplicates. */
+static void build_content(void *data, const char *received_at, cw_event_content_t *out)
+{
+    callback_t *cb = data;
+    size_t len;
+    out->route = cw_route_name(cb->route);
+    for (unsigned s = 0; s != CW_SINK_COUNT; ++s) {
+        if ((cb->sinks & CW_SINK_BIT(s)) != 0) {
+            out->sink_names[out->num_sinks++] = cw_sink_name((cw_sink_t)s);
+        }
+    }
+    out->payload_json = cw_sink_payload(&cb->lead, cb->id, cb->route, received_at, &len);
+    out->slack_json = (cb->sinks & CW_SINK_BIT(CW_SINK_SLACK)) != 0 ? cw_slack_payload(&cb->lead, cb->id, &len) : NULL;
+    /* The raw bytes are a JSON object (the parse said so): record them as received, no re-serialising. */
+    out->original_json = cb->raw_body;
+    cb->raw_body = NULL;
 }
 
 #define HDR(req, name) cw_req_header((req), H2O_STRLIT(name))
@@ -277,38 +304,24 @@ int cw_receiver_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
     h2o_iovec_t idem = HDR(req, "idempotency-key"), wid = HDR(req, "webhook-id");
     cw_idem_event_id(id, &cb->id_source, idem.base, idem.len, wid.base, wid.len, rx->fields, lead.original, body, body_len);
 
-    /* 5–7. Route, then the durable lifecycle and deliveries. */
-    cw_route_t route = cw_route_decide(&rx->route_cfg, &lead);
-    unsigned sinks = cw_route_sinks(&rx->route_cfg, route, &lead, rx->configured_sinks);
-    char received_at[40];
-    int64_t received_ms = cw_wall_ms();
-    cw_format_rfc3339(received_at, sizeof(received_at), received_ms);
-
-    cw_event_new_t ev = {.id = id, .route = cw_route_name(route), .received_at = received_at, .received_ms = received_ms};
-    for (unsigned s = 0; s != CW_SINK_COUNT; ++s) {
-        if ((sinks & CW_SINK_BIT(s)) != 0) {
-            ev.sink_names[ev.num_sinks++] = cw_sink_name((cw_sink_t)s);
-        }
-    }
-    size_t len;
-    char *payload = cw_sink_payload(&lead, id, route, received_at, &len);
-    char *slack = (sinks & CW_SINK_BIT(CW_SINK_SLACK)) != 0 ? cw_slack_payload(&lead, id, &len) : NULL;
-    char *original = cJSON_PrintUnformatted(lead.original);
-    ev.payload_json = payload;
-    ev.slack_json = slack;
-    ev.original_json = original;
-
+    /* 5–7. Route, then the durable lifecycle and deliveries (content built only for a new event). */
     cb = cw_malloc(sizeof(*cb));
     *cb = stack_cb;
+    cb->lead = lead;
+    cb->route = cw_route_decide(&rx->route_cfg, &lead);
+    cb->sinks = cw_route_sinks(&rx->route_cfg, cb->route, &lead, rx->configured_sinks);
+    memcpy(cb->id, id, sizeof(cb->id));
+    cb->raw_body = cw_strndup(body, body_len);
     if (rx->cfg->log_pii && lead.email != NULL) {
         snprintf(cb->email, sizeof(cb->email), "%s", lead.email);
     }
-    cw_lead_free(&lead);
+    char received_at[40];
+    int64_t received_ms = cw_wall_ms();
+    cw_format_rfc3339(received_at, sizeof(received_at), received_ms);
+    cw_event_new_t ev = {
+        .id = cb->id, .received_at = received_at, .received_ms = received_ms, .build = build_content, .build_data = cb};
     cw_async_begin(&cb->async, req);
     cw_event_submit(&rx->engine, &worker->loop, &ev, on_event_done, cb);
-    free(payload);
-    free(slack);
-    free(original);
     return 0;
 }
 

@@ -277,16 +277,25 @@ static const char *test_id(int n)
     return id;
 }
 
+static int builds; /* how many times the lifecycle asked for the content */
+
+static void build_test_content(void *data, const char *received_at, cw_event_content_t *out)
+{
+    ++builds;
+    out->route = "outreach";
+    out->num_sinks = 2;
+    out->sink_names[0] = "outreach";
+    out->sink_names[1] = "zapier";
+    out->payload_json = cw_strdup("{\"email\":\"a@example.com\",\"icp_score\":91}");
+    out->original_json = cw_strdup("{\"email\":\"a@example.com\",\"icp_score\":91}");
+}
+
 static got_t submit(world_t *w, const char *id)
 {
     cw_event_new_t ev = {.id = id,
-                         .route = "outreach",
-                         .num_sinks = 2,
-                         .sink_names = {"outreach", "zapier"},
-                         .payload_json = "{\"email\":\"a@example.com\",\"icp_score\":91}",
-                         .original_json = "{\"email\":\"a@example.com\",\"icp_score\":91}",
                          .received_at = "2026-11-28T00:00:00.000Z",
-                         .received_ms = cw_wall_ms()};
+                         .received_ms = cw_wall_ms() + w->engine.clock_offset_ms,
+                         .build = build_test_content};
     got_t g = {0};
     cw_event_submit(&w->engine, &w->loop, &ev, on_outcome, &g);
     assert_int_equal(st_run_until(&w->loop, &g.done, 1, 10000), 0);
@@ -354,11 +363,12 @@ static void test_clean_run(void **state)
     assert_true(exists(w, "done", id, NULL));
     assert_false(exists(w, "pending", id, NULL));
     assert_true(exists(w, "sent", id, "outreach"));
-    /* A duplicate costs one read and delivers nothing. */
-    int ops = w->store->op_count;
+    /* A duplicate costs one read, builds no content and delivers nothing. */
+    int ops = w->store->op_count, built = builds;
     g = submit(w, id);
     assert_int_equal(g.kind, CW_EVENT_DUPLICATE);
     assert_int_equal(w->store->op_count - ops, 1);
+    assert_int_equal(builds, built);
     assert_int_equal(sink_count(key), 1);
     world_free(w);
 }
