@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -531,6 +532,9 @@ Exit:
 static void *worker_main(void *arg)
 {
     file_store_t *fs = arg;
+    /* Batch scheduling: an I/O thread finishing does not preempt the event loop that is serving requests. */
+    struct sched_param sp = {0};
+    pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
 
     pthread_mutex_lock(&fs->mutex);
     for (;;) {
@@ -622,8 +626,9 @@ static void submit(file_op_t *op)
     pthread_mutex_lock(&fs->mutex);
     *fs->tail = op;
     fs->tail = &op->next;
-    pthread_cond_signal(&fs->cond);
     pthread_mutex_unlock(&fs->mutex);
+    /* Signalled after unlocking: the woken thread does not block straight away on our mutex. */
+    pthread_cond_signal(&fs->cond);
 }
 
 static void file_create(cw_store_t *store, cw_loop_t *loop, const char *name, const void *body, size_t body_len, cw_store_cb cb,
