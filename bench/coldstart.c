@@ -6,11 +6,12 @@
  * Forks, pins the child to CPU N (when given), execs PROGRAM with this
  * process's environment, and polls 127.0.0.1:PORT in a tight loop (connect,
  * GET /healthz, read the status line; 100 µs between refused attempts) until
- * a 200 arrives. Prints the milliseconds from just before fork to that 200,
- * then stops the child (SIGTERM, SIGKILL after 2 s) and reaps it. Exit 1 if
+ * a 200 arrives. Prints the milliseconds from just before fork to that 200
+ * (the child's own output goes to /dev/null), then stops the child (SIGTERM, SIGKILL after 2 s) and reaps it. Exit 1 if
  * no 200 arrived within the timeout (default 10 s) or the child died.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sched.h>
@@ -123,6 +124,13 @@ int main(int argc, char **argv)
             CPU_ZERO(&set);
             CPU_SET(cpu, &set);
             sched_setaffinity(0, sizeof(set), &set);
+        }
+        /* The child's output is not ours: stdout carries only the measurement. */
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull >= 0) {
+            dup2(devnull, STDOUT_FILENO);
+            dup2(devnull, STDERR_FILENO);
+            close(devnull);
         }
         execvp(child_argv[0], child_argv);
         perror("coldstart: exec");

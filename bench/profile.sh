@@ -36,7 +36,7 @@ TOOLS=$here/.tools/bench
 mkdir -p "$OUT"
 STORE=$(mktemp -d /dev/shm/clay-profile.XXXXXX)
 SECRET=bench-secret
-PORT=$((20000 + RANDOM % 30000))
+PORT=$((10000 + RANDOM % 20000)) # below the ephemeral range
 pid=""
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
