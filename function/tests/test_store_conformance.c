@@ -284,7 +284,22 @@ static void test_list_pages_past_1000(void **state)
 
     assert_int_equal(run_many(NUM_PAGED, submit_paged_create, results), 0);
     for (size_t i = 0; i != NUM_PAGED; ++i) {
-        assert_int_equal(results[i].status, CW_STORE_OK);
+        if (results[i].status == CW_STORE_EXISTS) {
+            /* An HTTP store may commit a write whose answer is lost; the client's retry then hears
+             * "exists". That is only our own write if the object holds our bytes (the lifecycle
+             * resolves it the same way, with its claim token). */
+            char body[32];
+            snprintf(body, sizeof(body), "%zu", i);
+            paged_name(name, sizeof(name), i);
+            st_result_t again = {0};
+            assert_int_equal(st_get(g.store, &g.loop, name, &again), 0);
+            assert_int_equal(again.status, CW_STORE_OK);
+            assert_string_equal(again.data, body);
+            fprintf(stderr, "note: create of %s answered exists after its own write landed (a retried request)\n", name);
+            st_result_free(&again);
+        } else {
+            assert_int_equal(results[i].status, CW_STORE_OK);
+        }
         st_result_free(&results[i]);
     }
 
