@@ -290,6 +290,14 @@ static void build_test_content(void *data, const char *received_at, cw_event_con
     out->original_json = cw_strdup("{\"email\":\"a@example.com\",\"icp_score\":91}");
 }
 
+static void build_sinkless_content(void *data, const char *received_at, cw_event_content_t *out)
+{
+    ++builds;
+    out->route = "skip";
+    out->payload_json = cw_strdup("{\"icp_score\":12}");
+    out->original_json = cw_strdup("{\"icp_score\":12}");
+}
+
 static got_t submit(world_t *w, const char *id)
 {
     cw_event_new_t ev = {.id = id,
@@ -370,6 +378,40 @@ static void test_clean_run(void **state)
     assert_int_equal(w->store->op_count - ops, 1);
     assert_int_equal(builds, built);
     assert_int_equal(sink_count(key), 1);
+    world_free(w);
+}
+
+static void test_sinkless_event_needs_no_pending_marker(void **state)
+{
+    world_t *w = world_new();
+    const char *id = test_id(5);
+    cw_event_new_t ev = {
+        .id = id, .received_at = "2026-11-28T00:00:00.000Z", .received_ms = cw_wall_ms(), .build = build_sinkless_content};
+    got_t g = {0};
+    cw_event_submit(&w->engine, &w->loop, &ev, on_outcome, &g);
+    assert_int_equal(st_run_until(&w->loop, &g.done, 1, 10000), 0);
+    assert_int_equal(g.kind, CW_EVENT_PROCESSED);
+    assert_int_equal(w->store->op_count, 3); /* done? -> events/ -> done/ */
+    assert_true(exists(w, "done", id, NULL));
+    assert_false(exists(w, "pending", id, NULL));
+
+    /* A crash between the record and done/: the next copy after the lease takes over and finishes. */
+    const char *id2 = test_id(6);
+    ev.id = id2;
+    w->store->fault_at = w->store->op_count + 2; /* the done/ write of this submit */
+    w->store->fault = FAULT_BEFORE;
+    g = (got_t){0};
+    cw_event_submit(&w->engine, &w->loop, &ev, on_outcome, &g);
+    assert_int_equal(st_run_until(&w->loop, &g.done, 1, 10000), 0);
+    assert_false(exists(w, "done", id2, NULL));
+    assert_int_equal(submit(w, id2).kind, CW_EVENT_IN_PROGRESS);
+    expire_leases(w);
+    ev.received_ms = cw_wall_ms() + w->engine.clock_offset_ms;
+    g = (got_t){0};
+    cw_event_submit(&w->engine, &w->loop, &ev, on_outcome, &g);
+    assert_int_equal(st_run_until(&w->loop, &g.done, 1, 10000), 0);
+    assert_int_equal(g.kind, CW_EVENT_PROCESSED);
+    assert_true(exists(w, "done", id2, NULL));
     world_free(w);
 }
 
@@ -553,6 +595,7 @@ int main(void)
 
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean_run),
+        cmocka_unit_test(test_sinkless_event_needs_no_pending_marker),
         cmocka_unit_test(test_fault_matrix),
         cmocka_unit_test(test_lease_running_is_in_progress_then_taken_over),
         cmocka_unit_test(test_sink_outage_then_redrive),
