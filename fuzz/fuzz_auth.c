@@ -105,26 +105,12 @@ static void fuzz_strings(const uint8_t *data, size_t size)
 /* The six values as (ptr, len) slots of cw_auth_headers_t, in the input's order. */
 static void header_slot(cw_auth_headers_t *h, size_t i, const char ***out_ptr, size_t **out_len)
 {
-    switch (i) {
-    case 0:
-        *out_ptr = &h->x_clay_secret, *out_len = &h->x_clay_secret_len;
-        break;
-    case 1:
-        *out_ptr = &h->authorization, *out_len = &h->authorization_len;
-        break;
-    case 2:
-        *out_ptr = &h->x_clay_signature, *out_len = &h->x_clay_signature_len;
-        break;
-    case 3:
-        *out_ptr = &h->webhook_id, *out_len = &h->webhook_id_len;
-        break;
-    case 4:
-        *out_ptr = &h->webhook_timestamp, *out_len = &h->webhook_timestamp_len;
-        break;
-    default:
-        *out_ptr = &h->webhook_signature, *out_len = &h->webhook_signature_len;
-        break;
-    }
+    const char **ptrs[NUM_VALUES] = {&h->x_clay_secret, &h->authorization,     &h->x_clay_signature,
+                                     &h->webhook_id,    &h->webhook_timestamp, &h->webhook_signature};
+    size_t *lens[NUM_VALUES] = {&h->x_clay_secret_len, &h->authorization_len,     &h->x_clay_signature_len,
+                                &h->webhook_id_len,    &h->webhook_timestamp_len, &h->webhook_signature_len};
+    *out_ptr = ptrs[i];
+    *out_len = lens[i];
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
