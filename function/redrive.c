@@ -4,8 +4,6 @@
  * lease n lasts LEASE_S * 2^n, so a sink that keeps failing is retried less
  * and less often, up to REDRIVE_MAX_BACKOFF_S apart.
  */
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,20 +164,6 @@ static void on_http_run_done(const cw_redrive_summary_t *s, void *data)
     free(hr);
 }
 
-static int bearer_matches(h2o_iovec_t header, const char *token)
-{
-    static const char prefix[] = "bearer ";
-    if (header.base == NULL || header.len <= sizeof(prefix) - 1 ||
-        !cw_memeq_ci(header.base, sizeof(prefix) - 1, prefix, sizeof(prefix) - 1)) {
-        return 0;
-    }
-    /* Compare digests: constant time and blind to the token's length. */
-    uint8_t a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
-    SHA256((const uint8_t *)header.base + sizeof(prefix) - 1, header.len - (sizeof(prefix) - 1), a);
-    SHA256((const uint8_t *)token, strlen(token), b);
-    return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
-}
-
 int cw_redrive_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
 {
     const cw_engine_t *engine = data;
@@ -196,7 +180,7 @@ int cw_redrive_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
         cw_respond_error(req, 405, "method_not_allowed", "use POST");
         return 0;
     }
-    if (!bearer_matches(cw_req_header(req, H2O_STRLIT("authorization")), engine->cfg->redrive_token)) {
+    if (!cw_bearer_matches(cw_req_header(req, H2O_STRLIT("authorization")), engine->cfg->redrive_token)) {
         cw_counter_inc(denied);
         cw_respond_error(req, 401, "unauthorized", "Authorization: Bearer <REDRIVE_TOKEN> required");
         return 0;

@@ -22,6 +22,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include "cw/env.h"
 #include "cw/log.h"
 #include "cw/server.h"
@@ -459,6 +461,19 @@ h2o_iovec_t cw_req_header(h2o_req_t *req, const char *name, size_t name_len)
         return h2o_iovec_init(NULL, 0);
     }
     return req->headers.entries[i].value;
+}
+
+int cw_bearer_matches(h2o_iovec_t authorization, const char *token)
+{
+    static const char prefix[] = "bearer ";
+    if (authorization.base == NULL || authorization.len <= sizeof(prefix) - 1 ||
+        !cw_memeq_ci(authorization.base, sizeof(prefix) - 1, prefix, sizeof(prefix) - 1)) {
+        return 0;
+    }
+    uint8_t a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+    SHA256((const uint8_t *)authorization.base + sizeof(prefix) - 1, authorization.len - (sizeof(prefix) - 1), a);
+    SHA256((const uint8_t *)token, strlen(token), b);
+    return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
 }
 
 const char *cw_reason_phrase(int status)

@@ -107,6 +107,12 @@ void cw_respond_error(h2o_req_t *req, int status, const char *code, const char *
  * iovec with base NULL. Borrows. */
 h2o_iovec_t cw_req_header(h2o_req_t *req, const char *name, size_t name_len);
 
+/* cw_bearer_matches reports whether |authorization| (a request's Authorization
+ * value; base NULL when absent) is "Bearer <token>" ("Bearer" in any case). The
+ * tokens are compared as SHA-256 digests with CRYPTO_memcmp: constant time and
+ * blind to the expected token's length. Borrows both. */
+int cw_bearer_matches(h2o_iovec_t authorization, const char *token);
+
 /* cw_reason_phrase returns the standard reason phrase of |status|. */
 const char *cw_reason_phrase(int status);
 
