@@ -19,7 +19,7 @@ PACKAGES=(
     build-essential cmake pkg-config dpkg-dev ca-certificates git
     android-libboringssl-dev libcjson-dev libcmocka-dev libnghttp2-dev zlib1g-dev
     libyaml-dev
-    clang libclang-rt-14-dev clang-format valgrind wrk curl
+    clang libclang-rt-14-dev clang-format valgrind wrk curl python3 util-linux tmux
 )
 # The build stage of the Dockerfile needs only the compilers and libraries.
 if [ "${DEPS_MINIMAL:-0}" = 1 ]; then
