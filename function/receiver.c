@@ -311,7 +311,9 @@ int cw_receiver_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
     cb->route = cw_route_decide(&rx->route_cfg, &lead);
     cb->sinks = cw_route_sinks(&rx->route_cfg, cb->route, &lead, rx->configured_sinks);
     memcpy(cb->id, id, sizeof(cb->id));
-    cb->raw_body = cw_strndup(body, body_len);
+    /* cJSON skips a UTF-8 byte-order mark; the record embeds the body as JSON, so drop it here too. */
+    size_t bom = body_len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+    cb->raw_body = cw_strndup(body + bom, body_len - bom);
     if (rx->cfg->log_pii && lead.email != NULL) {
         snprintf(cb->email, sizeof(cb->email), "%s", lead.email);
     }
