@@ -434,6 +434,7 @@ static void free_send(cw_send_t *s)
     free(s->warned);
     free(s->queue);
     free(s->retry);
+    free(s->in_doubt_rows);
     if (s->dead != NULL) {
         fclose(s->dead);
     }
@@ -459,7 +460,8 @@ static int prepare(cw_send_t *s)
             continue;
         }
         if (st == CW_JOURNAL_SENT) {
-            ++s->in_doubt;
+            s->in_doubt_rows = cw_realloc(s->in_doubt_rows, (s->in_doubt + 1) * sizeof(*s->in_doubt_rows));
+            s->in_doubt_rows[s->in_doubt++] = i;
             if (s->opt.in_doubt_dead) {
                 if (dead_letter(s, i, 0,
                                 "in doubt: in flight when a previous run was killed, before Clay's answer was recorded; "
@@ -472,10 +474,16 @@ static int prepare(cw_send_t *s)
         s->queue[s->queue_len++] = i;
     }
     if (s->in_doubt != 0) {
-        cw_send_say(s, "%zu rows were in flight when the previous run was killed; %s", s->in_doubt,
+        cw_buf_t lines = CW_BUF_INIT;
+        for (size_t k = 0; k != s->in_doubt && k != 10; ++k) {
+            cw_buf_appendf(&lines, "%s%zu", k == 0 ? "" : ", ", s->rows[s->in_doubt_rows[k]].line);
+        }
+        cw_send_say(s, "%zu rows were in flight when the previous run was killed (input line %s%s); %s", s->in_doubt, lines.base,
+                    s->in_doubt > 10 ? ", ..." : "",
                     s->opt.in_doubt_dead ? "they are listed in the dead-letter file (check Clay for them)"
                                          : "they are sent again (Clay may now hold one duplicate of each; --in-doubt dead-letter "
                                            "lists them instead)");
+        cw_buf_free(&lines);
     }
     return 0;
 }

@@ -80,6 +80,7 @@ typedef struct st_cw_send_t {
     int bar_drawn;
     /* this run */
     size_t acked_run, dead_run, bad_input, in_doubt, rate_limited, retries;
+    size_t *in_doubt_rows; /* in_doubt row indexes: in flight when a previous run was killed */
     uint64_t start_ms, first_send_ms, last_ack_ms;
 } cw_send_t;
 

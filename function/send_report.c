@@ -17,6 +17,7 @@
 
 #define BAR_INTERVAL_MS 250
 #define BAR_WIDTH 24
+#define MAX_LISTED_ROWS 1000 /* in the summary's in_doubt_rows */
 
 /* ---- progress ---- */
 
@@ -148,8 +149,12 @@ static void summary_json(cw_send_t *s, cw_buf_t *b, double elapsed_s)
                    cw_rows_format_name(s->format), s->num_rows, s->j->num_acked, s->acked_run);
     cw_buf_appendf(b, ",\"dead_lettered\":%zu,\"dead_lettered_this_run\":%zu,\"bad_input\":%zu,\"pending\":%zu", s->j->num_dead,
                    s->dead_run, s->bad_input, pending);
-    cw_buf_appendf(b, ",\"in_doubt\":%zu,\"in_doubt_policy\":\"%s\",\"rate_limited\":%zu,\"retries\":%zu", s->in_doubt,
-                   s->opt.in_doubt_dead ? "dead-letter" : "resend", s->rate_limited, s->retries);
+    cw_buf_appendf(b, ",\"in_doubt\":%zu,\"in_doubt_policy\":\"%s\",\"in_doubt_rows\":[", s->in_doubt,
+                   s->opt.in_doubt_dead ? "dead-letter" : "resend");
+    for (size_t k = 0; k != s->in_doubt && k != MAX_LISTED_ROWS; ++k) {
+        cw_buf_appendf(b, "%s%zu", k == 0 ? "" : ",", s->in_doubt_rows[k]);
+    }
+    cw_buf_appendf(b, "],\"rate_limited\":%zu,\"retries\":%zu", s->rate_limited, s->retries);
     double window =
         s->first_send_ms != 0 && s->last_ack_ms > s->first_send_ms ? (double)(s->last_ack_ms - s->first_send_ms) / 1000 : 0;
     cw_buf_appendf(b, ",\"elapsed_s\":%.3f,\"send_window_s\":%.3f,\"rows_per_s\":%.3f,\"rate\":%g,\"burst\":%g", elapsed_s, window,

@@ -88,11 +88,11 @@ check "budget: the burst goes through ($(cut -c1-40 <<<"$r"))" [ "${r%% *}" = 20
 r=$(post "$FN_URL_budget" '[{"n":4},{"n":5},{"n":6}]')
 ra=$(grep -i '^retry-after:' "$E2E_TMP/headers" | tr -dc '0-9')
 check "budget spent: 429 ($r)" [ "${r%% *}" = 429 ]
-check "budget spent: Retry-After ($ra) in whole seconds" [ -n "$ra" ] && [ "$ra" -ge 1 ] && [ "$ra" -le 3 ]
+check "budget spent: Retry-After ($ra) in whole seconds" [ -n "$ra" -a "$ra" -ge 1 -a "$ra" -le 3 ]
 check "budget spent: nothing sent" [ "$(count budget)" = 3 ]
 sleep "${ra:-3}"
 r=$(post "$FN_URL_budget" '[{"n":4},{"n":5},{"n":6}]')
-check "after Retry-After the rows go through ($(cut -c1-40 <<<"$r"))" [ "${r%% *}" = 200 ] && [ "$(count budget)" = 6 ]
+check "after Retry-After the rows go through ($(cut -c1-40 <<<"$r"))" [ "${r%% *}" = 200 -a "$(count budget)" = 6 ]
 
 # --- Clay unreachable: 503 + Retry-After ---
 start_function down "${FN_ENV[@]}" STORE_URL="file:$E2E_TMP/down" CLAY_WEBHOOK_URLS="http://127.0.0.1:1/clay/webhook/x" \
@@ -118,10 +118,10 @@ start_function s2 "${FN_ENV[@]}" "${SHARED[@]}" || exit 1
 read -r sent none other < <(fire 50 "$FN_URL_s1" "$FN_URL_s2")
 q1=$(count q1)
 q2=$(count q2)
-check "shared quota: q1 got $q1, q2 got $q2: never over 15 each" [ "$q1" -le 15 ] && [ "$q2" -le 15 ]
-check "shared quota: with blocks of 1 the quota is used exactly (30 sent)" [ "$sent" = 30 ] && [ $((q1 + q2)) = 30 ]
-check "shared quota: the other 20 answered no_webhook, nothing else ($none, $other)" [ "$none" = 20 ] && [ "$other" = 0 ]
-check "shared quota: both instances served rows" grep -q '"sent":1' "$FN_LOG_s1" && grep -q '"sent":1' "$FN_LOG_s2"
+check "shared quota: q1 got $q1, q2 got $q2: never over 15 each" [ "$q1" -le 15 -a "$q2" -le 15 ]
+check "shared quota: with blocks of 1 the quota is used exactly (30 sent)" [ "$sent" = 30 -a $((q1 + q2)) = 30 ]
+check "shared quota: the other 20 answered no_webhook, nothing else ($none, $other)" [ "$none" = 20 -a "$other" = 0 ]
+check "shared quota: both instances served rows" [ "$(grep -c '"sent":1' "$FN_LOG_s1")" -gt 0 -a "$(grep -c '"sent":1' "$FN_LOG_s2")" -gt 0 ]
 check "shared quota: the store holds 15 blocks per webhook" \
     [ "$(find "$E2E_TMP/shared/quota" -type f | wc -l)" = 30 ]
 r=$(post "$FN_URL_s1" '{"n":99}')
@@ -137,7 +137,7 @@ read -r sent none other < <(fire 240 "$FN_URL_b1" "$FN_URL_b2")
 b1=$(count b1)
 check "blocks: Clay got $b1 rows, never over 200" [ "$b1" -le 200 ]
 check "blocks: at most one block (2) per worker (4) left unused ($b1 >= 196)" [ "$b1" -ge 196 ]
-check "blocks: every 'sent' answer is a row in Clay ($sent)" [ "$sent" = "$b1" ] && [ "$other" = 0 ]
+check "blocks: every 'sent' answer is a row in Clay ($sent)" [ "$sent" = "$b1" -a "$other" = 0 ]
 
 # --- Clay's 429s (the mock allows 10/s, burst 5) are waited out within the request: nothing lost ---
 stop_pid "$MOCK_PID"
@@ -147,7 +147,7 @@ start_function slow "${FN_ENV[@]}" STORE_URL="file:$E2E_TMP/slow" CLAY_WEBHOOK_U
 read -r sent none other < <(fire 15 "$FN_URL_slow")
 limited=$(curl -s "$MOCK_URL/_harness/clay/slow" | python3 -c 'import json,sys; print(json.load(sys.stdin)["rejected"]["429"])')
 check "Clay 429: the mock refused $limited submissions with 429" [ "$limited" -gt 0 ]
-check "Clay 429: every row ends sent, the client retrying local 429s ($sent $none $other)" [ "$sent" = 15 ] && [ "$other" = 0 ]
+check "Clay 429: every row ends sent, the client retrying local 429s ($sent $none $other)" [ "$sent" = 15 -a "$other" = 0 ]
 check "Clay 429: each row in Clay once" [ "$(curl -s "$MOCK_URL/_harness/clay/slow/rows" | python3 -c '
 import json, sys
 ns = [r["n"] for r in json.load(sys.stdin)["rows"]]
