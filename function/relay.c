@@ -17,7 +17,9 @@
  * share one count and together never pass CLAY_WEBHOOK_LIMIT. Each worker
  * thread claims its own blocks (a thread is just one more claimer), so the
  * quota state needs no lock; the token bucket and the webhooks' gone/exhausted
- * flags are process-wide behind one mutex.
+ * flags are process-wide behind one mutex. The bucket paces one instance: N
+ * instances may together send N times CLAY_RATE, so divide Clay's workspace
+ * rate among them (Clay's own 429s are waited out, within the deadline, anyway).
  *
  * Nothing here blocks the worker: Clay is reached with cw_http_submit on the
  * worker's loop, the store through its asynchronous API, waits are timers,
