@@ -30,8 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include "cw/log.h"
 #include "cw/metrics.h"
 #include "cw/util.h"
@@ -543,20 +541,6 @@ static void on_job_posted(const cw_clay_result_t *res, void *data)
 
 /* ---- the handler ---- */
 
-static int bearer_matches(h2o_iovec_t header, const char *token)
-{
-    static const char prefix[] = "bearer ";
-    if (header.base == NULL || header.len <= sizeof(prefix) - 1 ||
-        !cw_memeq_ci(header.base, sizeof(prefix) - 1, prefix, sizeof(prefix) - 1)) {
-        return 0;
-    }
-    /* Compare digests: constant time and blind to the token's length. */
-    uint8_t a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
-    SHA256((const uint8_t *)header.base + sizeof(prefix) - 1, header.len - (sizeof(prefix) - 1), a);
-    SHA256((const uint8_t *)token, strlen(token), b);
-    return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
-}
-
 static wstate_t *worker_state(cw_relay_t *relay, cw_worker_t *worker)
 {
     if (worker->index >= MAX_WORKERS) {
@@ -675,7 +659,7 @@ int cw_relay_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
         cw_respond_error(req, 401, "unauthorized", "RELAY_TOKEN is not set: the relay refuses every request");
         return 0;
     }
-    if (!bearer_matches(cw_req_header(req, H2O_STRLIT("authorization")), relay->cfg->relay_token)) {
+    if (!cw_bearer_matches(cw_req_header(req, H2O_STRLIT("authorization")), relay->cfg->relay_token)) {
         cw_counter_inc(relay->requests_denied);
         cw_respond_error(req, 401, "unauthorized", "Authorization: Bearer <RELAY_TOKEN> required");
         return 0;
