@@ -437,7 +437,7 @@ static void on_blocks_listed(const cw_store_result_t *res, void *data)
     quota_create(q);
 }
 
-/* quota_claim gets this worker a new block: after a list (first time, or after
+/* quota_claim claims a new block for this worker: after a list (first time, or after
  * losing a race) to start past every block taken, then a create-only write. */
 static void quota_claim(quota_t *q)
 {
@@ -653,7 +653,7 @@ int cw_relay_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
     char detail[320];
     const char *code = NULL;
 
-    /* Fail closed: without a configured token nothing gets past this, whatever the request. */
+    /* Fail closed: without a configured token nothing passes this, whatever the request. */
     if (relay->cfg->relay_token == NULL) {
         cw_counter_inc(relay->requests_denied);
         cw_respond_error(req, 401, "unauthorized", "RELAY_TOKEN is not set: the relay refuses every request");

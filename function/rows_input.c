@@ -498,7 +498,7 @@ static int csv_header(cw_rows_t *r, char *err, size_t err_size)
         } else {
             append_key_text(&r->keys, k, k_len);
         }
-        /* A key already taken gets "_<column>" so no value is silently dropped. Compared after escaping and
+        /* A key already taken is suffixed with "_<column>" so no value is silently dropped. Compared after escaping and
          * naming: "Pr\xe9nom" and "Pr\xe8nom" (Latin-1) both escape to "Pr\ufffdnom", and "a_3,a,a" or
          * "column_2," would otherwise collide. Each suffix makes the key longer, so this ends. */
         while (key_taken(r, c, off)) {
