@@ -3,7 +3,7 @@
  * of objects, or CSV (RFC 4180 quoting; the header row gives the keys). Pure:
  * it reads a buffer the caller holds and does no I/O.
  *
- * Every record gets a stable index (its ordinal in the input, bad records
+ * Every record has a stable index (its ordinal in the input, bad records
  * included), so a journal can key rows by index for a given input. A bad record
  * (invalid JSON, not an object, a CSV row with the wrong number of fields) is
  * reported with its line and a reason, and reading goes on.

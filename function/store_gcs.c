@@ -8,7 +8,7 @@
  *
  * Endpoint: https://storage.googleapis.com; GCS_ENDPOINT_URL replaces it (a
  * private endpoint) keeping the usual credentials; STORAGE_EMULATOR_HOST, as
- * Google's client libraries read it, points at an emulator, which gets a token
+ * Google's client libraries read it, points at an emulator, which is sent a token
  * only when GOOGLE_OAUTH_ACCESS_TOKEN is set.
  *
  * Credentials: GOOGLE_OAUTH_ACCESS_TOKEN when set, else the metadata server's

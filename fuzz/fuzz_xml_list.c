@@ -1,7 +1,7 @@
 /*
  * fuzz_xml_list.c: cw_xml_list_parse (function/xml_list.h), the reader of the
  * S3/GCS ListBucketResult and Azure EnumerationResults pages a store's list
- * call gets back, on arbitrary bytes in a buffer of exactly their size.
+ * call receives back, on arbitrary bytes in a buffer of exactly their size.
  *
  * Oracles besides the sanitizers: the documented limits of a result (names
  * non-empty, at most CW_XML_LIST_MAX_VALUE bytes, no more than

@@ -398,7 +398,7 @@ static void start_attempt(send_t *send)
         owned[num_owned] = cw_hclient_header_line("Idempotency-Key", row_id);
         lines[num_lines++] = owned[num_owned++];
     }
-    /* Signed per attempt, as a sender would: a retry gets a fresh Standard Webhooks timestamp, same id. */
+    /* Signed per attempt, as a sender would: a retry has a fresh Standard Webhooks timestamp, same id. */
     if (sign_headers(fire, send->body, send->body_len, &auth, err, sizeof(err)) != 0) {
         auth.num_headers = 0; /* checked once before the run, so this cannot happen */
     }

@@ -6,7 +6,7 @@
  *
  * Keys are byte strings compared with memcmp (the emulator uses
  * "<bucket>/<object name>", so one bucket's objects are contiguous). Every
- * write gets a new generation, strictly increasing across the map, as GCS's
+ * write is given a new generation, strictly increasing across the map, as GCS's
  * x-goog-generation. Not thread-safe: the caller locks.
  */
 #ifndef CW_HARNESS_MOCK_OBJMAP_H
@@ -36,7 +36,7 @@ typedef enum en_cw_mock_obj_status_t {
 /* CW_MOCK_OBJ_ANY means "no generation precondition". */
 #define CW_MOCK_OBJ_ANY INT64_C(-1)
 
-/* cw_mock_objmap_new returns an empty map whose first write gets generation
+/* cw_mock_objmap_new returns an empty map whose first write is given generation
  * |first_generation| (at least 1); |seed| drives the tree's balancing. Caller frees. */
 cw_mock_objmap_t *cw_mock_objmap_new(uint64_t first_generation, uint64_t seed);
 /* cw_mock_objmap_free releases |map| and every object (NULL is fine). */

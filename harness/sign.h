@@ -75,7 +75,7 @@ typedef struct st_cw_sign_params_t {
     int64_t skew_s;     /* standard: added to the timestamp */
     int64_t now_s;      /* standard: the clock to use; 0 = the wall clock */
     const char *msg_id; /* standard: webhook-id; NULL = "msg_" + the first 32 hex digits of SHA-256(body),
-                         * so the same body always gets the same id (as a sender's retry would) */
+                         * so the same body always has the same id (as a sender's retry would) */
     unsigned flags;     /* CW_SIGN_* */
 } cw_sign_params_t;
 

@@ -670,7 +670,7 @@ static void test_garbage_never_crashes(void **state)
             }
         }
         if (iter % 2 == 0 && owned[4] != NULL) {
-            /* a plausible timestamp so the signature list gets parsed and MACs computed */
+            /* a plausible timestamp so the signature list is parsed and MACs computed */
             free(owned[4]);
             owned[4] = cw_strdup(SW_TS);
             h.webhook_timestamp = owned[4];

@@ -657,7 +657,7 @@ static void test_create_get_delete(void **state)
     assert_int_equal(do_create(s, "events/a", "third"), CW_STORE_OK);
     assert_int_equal(fake_get(&fake.bad_puts), 0);
     pthread_mutex_lock(&fake.mu);
-    assert_string_equal(fake.last_auth, ""); /* an emulator without GOOGLE_OAUTH_ACCESS_TOKEN gets no token */
+    assert_string_equal(fake.last_auth, ""); /* an emulator without GOOGLE_OAUTH_ACCESS_TOKEN is sent no token */
     pthread_mutex_unlock(&fake.mu);
     assert_int_equal(fake_get(&fake.metadata_requests), 0);
     cw_store_close(s);
