@@ -208,44 +208,15 @@ Fail:
     return -1;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* url_decode returns a new string with %XX sequences decoded, or NULL on a broken or NUL escape. */
 static char *url_decode(const char *s, size_t len)
 {
-    char *out = cw_malloc(len + 1);
-    size_t n = 0;
-    for (size_t i = 0; i < len; ++i) {
-        if (s[i] != '%') {
-            out[n++] = s[i];
-            continue;
-        }
-        int hi, lo;
-        if (i + 2 >= len) {
-            free(out);
-            return NULL;
-        }
-        if ((hi = hex_digit(s[i + 1])) < 0 || (lo = hex_digit(s[i + 2])) < 0 || (hi == 0 && lo == 0)) {
-            free(out);
-            return NULL;
-        }
-        out[n++] = (char)(hi * 16 + lo);
-        i += 2;
+    cw_buf_t b = CW_BUF_INIT;
+    if (cw_url_decode(&b, s, len, 0) != 0 || memchr(b.base, '\0', b.len) != NULL) {
+        cw_buf_free(&b);
+        return NULL;
     }
-    out[n] = '\0';
-    return out;
+    return cw_buf_release(&b, NULL);
 }
 
 static int compare_kv(const void *a, const void *b)

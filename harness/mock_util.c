@@ -68,43 +68,9 @@ double cw_mock_rng_unit(cw_mock_rng_t *rng)
     return (double)(cw_mock_rng_next(rng) >> 11) / 9007199254740992.0; /* 2^53 */
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 int cw_mock_url_decode(cw_buf_t *out, const char *s, size_t len, int plus_is_space)
 {
-    cw_buf_reserve(out, len);
-    for (size_t i = 0; i < len; ++i) {
-        char c = s[i];
-        if (c == '%') {
-            if (len - i < 3) {
-                return -1;
-            }
-            int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-            if (hi < 0 || lo < 0) {
-                return -1;
-            }
-            char d = (char)(hi * 16 + lo);
-            cw_buf_append(out, &d, 1);
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            cw_buf_append(out, " ", 1);
-        } else {
-            cw_buf_append(out, &c, 1);
-        }
-    }
-    return 0;
+    return cw_url_decode(out, s, len, plus_is_space);
 }
 
 int cw_mock_query_get(const char *query, size_t query_len, const char *name, cw_buf_t *out)

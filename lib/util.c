@@ -213,6 +213,28 @@ int cw_hex_decode(uint8_t *out, size_t out_len, const char *in, size_t in_len)
     return 0;
 }
 
+int cw_url_decode(cw_buf_t *out, const char *s, size_t len, int plus_is_space)
+{
+    cw_buf_reserve(out, len);
+    for (size_t i = 0; i < len; ++i) {
+        char c = s[i];
+        if (c == '%') {
+            int hi, lo;
+            if (len - i < 3 || (hi = hex_value(s[i + 1])) < 0 || (lo = hex_value(s[i + 2])) < 0) {
+                return -1;
+            }
+            char d = (char)(hi * 16 + lo);
+            cw_buf_append(out, &d, 1);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            cw_buf_append(out, " ", 1);
+        } else {
+            cw_buf_append(out, &c, 1);
+        }
+    }
+    return 0;
+}
+
 void cw_random_bytes(void *out, size_t len)
 {
     if (RAND_bytes(out, len) != 1) {

@@ -72,6 +72,12 @@ void cw_hex_encode(char *out, const uint8_t *in, size_t len);
  * Returns 0, or -1 on a wrong length or a non-hex digit. */
 int cw_hex_decode(uint8_t *out, size_t out_len, const char *in, size_t in_len);
 
+/* cw_url_decode appends the percent-decoding of |len| bytes at |s| to |out|
+ * ('+' becomes a space when |plus_is_space|, as in query strings). Returns 0,
+ * or -1 on a truncated or non-hex escape (|out| may then hold a partial result).
+ * Decoded bytes may include NUL: callers that need text check for it. */
+int cw_url_decode(cw_buf_t *out, const char *s, size_t len, int plus_is_space);
+
 /* cw_random_bytes fills |out| from the CSPRNG (BoringSSL); aborts on failure. */
 void cw_random_bytes(void *out, size_t len);
 /* cw_random_u64 returns a uniformly random 64-bit value from the CSPRNG. */
