@@ -66,28 +66,12 @@ size_t cw_idem_fields_count(const cw_idem_fields_t *fields)
     return fields != NULL ? fields->num_names : 0;
 }
 
-static int is_ws(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-static void trim(const char **s, size_t *len)
-{
-    while (*len != 0 && is_ws(**s)) {
-        ++*s;
-        --*len;
-    }
-    while (*len != 0 && is_ws((*s)[*len - 1])) {
-        --*len;
-    }
-}
-
 static int has_content(const char *s, size_t len)
 {
     if (s == NULL) {
         return 0;
     }
-    trim(&s, &len);
+    cw_trim_ws(&s, &len);
     return len != 0;
 }
 
@@ -127,7 +111,7 @@ static void hash_item(SHA256_CTX *ctx, const cJSON *item)
     if (cJSON_IsString(item)) {
         const char *s = item->valuestring;
         size_t len = strlen(s);
-        trim(&s, &len);
+        cw_trim_ws(&s, &len);
         hash_value(ctx, s, len);
     } else if (cJSON_IsNumber(item)) {
         char printed[64];

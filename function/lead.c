@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cw/json.h"
 #include "cw/util.h"
 #include "lead.h"
 
@@ -66,28 +67,6 @@ static const field_t fields[NUM_FIELDS] = {
     [F_ICP_SCORE] = {"icp_score", KIND_SCORE, {"icpscore", "icp", "score", "leadscore", NULL}},
 };
 
-static void die_oom(void)
-{
-    fprintf(stderr, "fatal: out of memory building JSON\n");
-    abort();
-}
-
-/* cJSON reports exhaustion as NULL / false; the project's policy is to abort. */
-static cJSON *must(cJSON *item)
-{
-    if (item == NULL) {
-        die_oom();
-    }
-    return item;
-}
-
-static void add_cs(cJSON *object, const char *static_key, cJSON *item)
-{
-    if (!cJSON_AddItemToObjectCS(object, static_key, must(item))) {
-        die_oom();
-    }
-}
-
 int cw_lead_key_fold(char *out, size_t out_size, const char *key, size_t key_len)
 {
     size_t n = 0;
@@ -131,22 +110,6 @@ static int field_of(const cJSON *item)
     return -1;
 }
 
-static int is_ws(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-static void trim(const char **s, size_t *len)
-{
-    while (*len != 0 && is_ws(**s)) {
-        ++*s;
-        --*len;
-    }
-    while (*len != 0 && is_ws((*s)[*len - 1])) {
-        --*len;
-    }
-}
-
 /* null, "" and whitespace-only strings are absent. */
 static int is_present(const cJSON *item)
 {
@@ -156,7 +119,7 @@ static int is_present(const cJSON *item)
     if (cJSON_IsString(item)) {
         const char *s = item->valuestring;
         size_t len = s != NULL ? strlen(s) : 0;
-        trim(&s, &len);
+        cw_trim_ws(&s, &len);
         return len != 0;
     }
     return 1;
@@ -172,7 +135,7 @@ static int parse_number_text(const char *s, size_t len, double *out)
     int has_comma = 0;
     char *end;
 
-    trim(&s, &len);
+    cw_trim_ws(&s, &len);
     if (len == 0 || len >= sizeof(buf)) {
         return -1;
     }
@@ -237,15 +200,15 @@ static int parse_number_text(const char *s, size_t len, double *out)
 static cJSON *reference_to(const cJSON *item)
 {
     if (cJSON_IsObject(item)) {
-        return must(cJSON_CreateObjectReference(item->child));
+        return cw_json_must(cJSON_CreateObjectReference(item->child));
     }
     if (cJSON_IsArray(item)) {
-        return must(cJSON_CreateArrayReference(item->child));
+        return cw_json_must(cJSON_CreateArrayReference(item->child));
     }
     if (cJSON_IsString(item)) {
-        return must(cJSON_CreateStringReference(item->valuestring));
+        return cw_json_must(cJSON_CreateStringReference(item->valuestring));
     }
-    return must(cJSON_Duplicate(item, 0));
+    return cw_json_must(cJSON_Duplicate(item, 0));
 }
 
 /* Adds the winning |item| of text field |f| to |norm|; returns the text or NULL when not a string. */
@@ -256,20 +219,20 @@ static const char *add_text(cJSON *norm, int f, const cJSON *item)
     if (cJSON_IsString(item)) {
         const char *s = item->valuestring;
         size_t len = strlen(s);
-        trim(&s, &len);
-        value = must(cJSON_CreateString(s));
+        cw_trim_ws(&s, &len);
+        value = cw_json_must(cJSON_CreateString(s));
         value->valuestring[len] = '\0';
     } else if (cJSON_IsNumber(item) && isfinite(item->valuedouble)) {
         char printed[NUMBER_TEXT_MAX];
         if (!cJSON_PrintPreallocated((cJSON *)item, printed, sizeof(printed), 0)) {
             value = reference_to(item);
         } else {
-            value = must(cJSON_CreateString(printed));
+            value = cw_json_must(cJSON_CreateString(printed));
         }
     } else {
         value = reference_to(item);
     }
-    add_cs(norm, fields[f].name, value);
+    cw_json_add(norm, fields[f].name, value);
     return cJSON_IsString(value) ? value->valuestring : NULL;
 }
 
@@ -307,7 +270,7 @@ static cw_lead_status_t normalise(cw_lead_t *lead, char *detail, size_t detail_s
         }
     }
 
-    lead->normalised = must(cJSON_CreateObject());
+    lead->normalised = cw_json_must(cJSON_CreateObject());
     for (int f = 0; f != NUM_FIELDS; ++f) {
         if ((item = winner[f]) == NULL) {
             continue;
@@ -328,7 +291,7 @@ static cw_lead_status_t normalise(cw_lead_t *lead, char *detail, size_t detail_s
                 return CW_LEAD_BAD_FIELD;
             }
             lead->has_score = 1;
-            add_cs(lead->normalised, fields[f].name, cJSON_CreateNumber(lead->icp_score));
+            cw_json_add(lead->normalised, fields[f].name, cJSON_CreateNumber(lead->icp_score));
             break;
         case KIND_EMPLOYEES:
             if (read_number(item, &lead->employee_count) != 0 || lead->employee_count < 0) {
@@ -336,7 +299,7 @@ static cw_lead_status_t normalise(cw_lead_t *lead, char *detail, size_t detail_s
                 return CW_LEAD_BAD_FIELD;
             }
             lead->has_employees = 1;
-            add_cs(lead->normalised, fields[f].name, cJSON_CreateNumber(lead->employee_count));
+            cw_json_add(lead->normalised, fields[f].name, cJSON_CreateNumber(lead->employee_count));
             break;
         }
     }
@@ -345,7 +308,7 @@ static cw_lead_status_t normalise(cw_lead_t *lead, char *detail, size_t detail_s
     {
         if (item->string != NULL && field_of(item) < 0 &&
             !cJSON_AddItemReferenceToObject(lead->normalised, item->string, (cJSON *)item)) {
-            die_oom();
+            cw_json_oom();
         }
     }
     return CW_LEAD_OK;

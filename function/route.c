@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cw/json.h"
 #include "cw/util.h"
 #include "route.h"
 
@@ -22,34 +23,6 @@ static const char *const sink_names[CW_SINK_COUNT] = {
     [CW_SINK_ZAPIER] = "zapier",
     [CW_SINK_SLACK] = "slack",
 };
-
-static void die_oom(void)
-{
-    fprintf(stderr, "fatal: out of memory building JSON\n");
-    abort();
-}
-
-static cJSON *must(cJSON *item)
-{
-    if (item == NULL) {
-        die_oom();
-    }
-    return item;
-}
-
-static void add(cJSON *object, const char *static_key, cJSON *item)
-{
-    if (!cJSON_AddItemToObjectCS(object, static_key, must(item))) {
-        die_oom();
-    }
-}
-
-static void append(cJSON *array, cJSON *item)
-{
-    if (!cJSON_AddItemToArray(array, must(item))) {
-        die_oom();
-    }
-}
 
 cw_route_t cw_route_decide(const cw_route_config_t *config, const cw_lead_t *lead)
 {
@@ -128,7 +101,7 @@ static char *print(cJSON *root, size_t *out_len)
     char *printed = cJSON_PrintUnformatted(root);
 
     if (printed == NULL) {
-        die_oom();
+        cw_json_oom();
     }
     if (out_len != NULL) {
         *out_len = strlen(printed);
@@ -138,7 +111,7 @@ static char *print(cJSON *root, size_t *out_len)
 
 char *cw_sink_payload(const cw_lead_t *lead, const char *event_id, cw_route_t route, const char *received_at, size_t *out_len)
 {
-    cJSON *root = must(cJSON_CreateObject());
+    cJSON *root = cw_json_must(cJSON_CreateObject());
     const cJSON *item;
     char *printed;
 
@@ -150,12 +123,12 @@ char *cw_sink_payload(const cw_lead_t *lead, const char *event_id, cw_route_t ro
             continue;
         }
         if (!cJSON_AddItemReferenceToObject(root, item->string, (cJSON *)item)) {
-            die_oom();
+            cw_json_oom();
         }
     }
-    add(root, "event_id", cJSON_CreateString(event_id));
-    add(root, "route", cJSON_CreateString(cw_route_name(route)));
-    add(root, "received_at", cJSON_CreateString(received_at));
+    cw_json_add(root, "event_id", cJSON_CreateString(event_id));
+    cw_json_add(root, "route", cJSON_CreateString(cw_route_name(route)));
+    cw_json_add(root, "received_at", cJSON_CreateString(received_at));
     printed = print(root, out_len);
     cJSON_Delete(root);
     return printed;
@@ -264,7 +237,7 @@ char *cw_slack_payload(const cw_lead_t *lead, const char *event_id, size_t *out_
 {
     cw_buf_t person = CW_BUF_INIT, title = CW_BUF_INIT, company = CW_BUF_INIT, text = CW_BUF_INIT;
     char score[32];
-    cJSON *root = must(cJSON_CreateObject());
+    cJSON *root = cw_json_must(cJSON_CreateObject());
     char *printed;
 
     /* Allocate each buffer now so .base is a string even when nothing else is appended. */
@@ -282,34 +255,34 @@ char *cw_slack_payload(const cw_lead_t *lead, const char *event_id, size_t *out_
     }
 
     cw_buf_appendf(&text, "New high-ICP lead: %s, %s at %s (ICP score %s)", person.base, title.base, company.base, score);
-    add(root, "text", cJSON_CreateString(text.base));
+    cw_json_add(root, "text", cJSON_CreateString(text.base));
 
-    cJSON *blocks = must(cJSON_CreateArray());
-    add(root, "blocks", blocks);
+    cJSON *blocks = cw_json_must(cJSON_CreateArray());
+    cw_json_add(root, "blocks", blocks);
 
-    cJSON *section = must(cJSON_CreateObject());
-    append(blocks, section);
-    add(section, "type", cJSON_CreateString("section"));
-    cJSON *section_text = must(cJSON_CreateObject());
-    add(section, "text", section_text);
-    add(section_text, "type", cJSON_CreateString("mrkdwn"));
+    cJSON *section = cw_json_must(cJSON_CreateObject());
+    cw_json_append(blocks, section);
+    cw_json_add(section, "type", cJSON_CreateString("section"));
+    cJSON *section_text = cw_json_must(cJSON_CreateObject());
+    cw_json_add(section, "text", section_text);
+    cw_json_add(section_text, "type", cJSON_CreateString("mrkdwn"));
     cw_buf_reset(&text);
     cw_buf_appendf(&text, "*New high-ICP lead: %s*\n*Title:* %s\n*Company:* %s\n*ICP score:* %s", person.base, title.base,
                    company.base, score);
-    add(section_text, "text", cJSON_CreateString(text.base));
+    cw_json_add(section_text, "text", cJSON_CreateString(text.base));
 
-    cJSON *context = must(cJSON_CreateObject());
-    append(blocks, context);
-    add(context, "type", cJSON_CreateString("context"));
-    cJSON *elements = must(cJSON_CreateArray());
-    add(context, "elements", elements);
-    cJSON *element = must(cJSON_CreateObject());
-    append(elements, element);
-    add(element, "type", cJSON_CreateString("mrkdwn"));
+    cJSON *context = cw_json_must(cJSON_CreateObject());
+    cw_json_append(blocks, context);
+    cw_json_add(context, "type", cJSON_CreateString("context"));
+    cJSON *elements = cw_json_must(cJSON_CreateArray());
+    cw_json_add(context, "elements", elements);
+    cJSON *element = cw_json_must(cJSON_CreateObject());
+    cw_json_append(elements, element);
+    cw_json_add(element, "type", cJSON_CreateString("mrkdwn"));
     cw_buf_reset(&text);
     cw_buf_appends(&text, "event ");
     append_slack_text(&text, event_id != NULL ? event_id : "");
-    add(element, "text", cJSON_CreateString(text.base));
+    cw_json_add(element, "text", cJSON_CreateString(text.base));
 
     printed = print(root, out_len);
     cJSON_Delete(root);

@@ -280,6 +280,22 @@ int cw_parse_u64(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t
     return 0;
 }
 
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+void cw_trim_ws(const char **s, size_t *len)
+{
+    while (*len != 0 && is_ws(**s)) {
+        ++*s;
+        --*len;
+    }
+    while (*len != 0 && is_ws((*s)[*len - 1])) {
+        --*len;
+    }
+}
+
 int cw_memeq_ci(const char *a, size_t a_len, const char *b, size_t b_len)
 {
     if (a_len != b_len) {

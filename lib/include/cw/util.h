@@ -87,6 +87,10 @@ uint64_t cw_random_u64(void);
  * as a decimal integer in [min, max]. Returns 0, or -1 when it is not one. */
 int cw_parse_u64(const char *s, size_t len, uint64_t min, uint64_t max, uint64_t *out);
 
+/* cw_trim_ws narrows (|*s|, |*len|) past leading and trailing JSON/C whitespace
+ * (space, \t, \n, \r, \v, \f). */
+void cw_trim_ws(const char **s, size_t *len);
+
 /* cw_memeq_ci reports whether two byte ranges are equal ignoring ASCII case. */
 int cw_memeq_ci(const char *a, size_t a_len, const char *b, size_t b_len);
 
