@@ -11,18 +11,13 @@
 #include "cw/server.h"
 #include "app.h"
 #include "config.h"
-#include "cmds.h"
 #include "receiver.h"
 #include "redrive.h"
+#include "relay.h"
+#include "send.h"
 #include "store.h"
 
 #define CW_VERSION "0.1.0"
-
-/* Parts in their own files bind through weak references (a missing one reports itself). */
-#pragma weak cw_send_main
-#pragma weak cw_relay_new
-#pragma weak cw_relay_handle
-#pragma weak cw_relay_free
 
 static void usage(FILE *fp)
 {
@@ -111,11 +106,6 @@ static int serve(void)
     }
 
     if (app.cfg.clay_webhook_urls != NULL) {
-        if (cw_relay_new == NULL) {
-            fprintf(stderr, "clay-function: CLAY_WEBHOOK_URLS: the relay is not built into this binary\n");
-            rc = 2;
-            goto Exit;
-        }
         if ((app.relay = cw_relay_new(&app.cfg, app.store, app.http, err, sizeof(err))) == NULL) {
             fprintf(stderr, "clay-function: %s\n", err);
             rc = 2;
@@ -193,13 +183,11 @@ int main(int argc, char **argv)
         }
         return serve();
     }
-    int (*sub)(int, char **) = strcmp(cmd, "send") == 0 ? cw_send_main : strcmp(cmd, "redrive") == 0 ? cw_redrive_main : NULL;
-    if (strcmp(cmd, "send") == 0 || strcmp(cmd, "redrive") == 0) {
-        if (sub == NULL) {
-            fprintf(stderr, "clay-function: '%s' is not built into this binary yet\n", cmd);
-            return 2;
-        }
-        return sub(argc - 1, argv + 1);
+    if (strcmp(cmd, "send") == 0) {
+        return cw_send_main(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "redrive") == 0) {
+        return cw_redrive_main(argc - 1, argv + 1);
     }
     fprintf(stderr, "clay-function: unknown command '%s' (see clay-function --help)\n", cmd);
     return 2;

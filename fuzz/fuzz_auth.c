@@ -1,6 +1,6 @@
 /*
  * fuzz_auth.c: cw_auth_verify on arbitrary header values and bodies, and
- * cw_auth_parse_schemes / cw_auth_new on arbitrary strings (function/auth.h).
+ * cw_auth_parse_schemes / cw_auth_new on arbitrary strings (function/receive/auth.h).
  *
  * Input layout (so a seed reads like a request):
  *   byte 0    flags: bit i (0..5) = header i is present; bit 6 = replace
@@ -16,7 +16,7 @@
  * Oracles besides the sanitizers: the all-schemes verifier agrees with the three
  * single-scheme ones (OK from the first scheme that passes, in the order static,
  * hmac, standard, else the worst failure); a signature made by the harness's
- * independent signer (harness/sign.h) always verifies.
+ * independent signer (harness/gen/sign.h) always verifies.
  */
 #include <stdint.h>
 #include <stdio.h>

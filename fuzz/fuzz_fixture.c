@@ -1,5 +1,5 @@
 /*
- * fuzz_fixture.c: the fixture format of the harness (harness/fixture.h) on
+ * fuzz_fixture.c: the fixture format of the harness (harness/fixture/fixture.h) on
  * arbitrary bytes, through its in-memory entry point cw_fixture_parse, and the
  * JSON subset matcher cw_json_subset_match that replay applies to responses.
  *

@@ -4,7 +4,7 @@
  * every store and sink response), decimal numbers and hex (cw_parse_u64 and
  * cw_hex_decode, cw/util.h: timestamps, MACs, ports), and the query-string
  * reader of the harness's mock servers (cw_mock_query_get and
- * cw_mock_url_decode, harness/mock_util.h), which parse what the function sends.
+ * cw_mock_url_decode, harness/mock/mock_util.h), which parse what the function sends.
  *
  * Oracles besides the sanitizers: a Retry-After is -1 or a delay no later than
  * the date or the delta it names; a date written by the Azure signer's

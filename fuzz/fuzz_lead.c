@@ -1,8 +1,8 @@
 /*
- * fuzz_lead.c: cw_lead_parse on arbitrary body bytes (function/lead.h), then,
+ * fuzz_lead.c: cw_lead_parse on arbitrary body bytes (function/receive/lead.h), then,
  * for every lead it accepts, what the receiver does next with it: the event id
- * (function/idem.h), the route, the sinks and the sink and Slack payloads
- * (function/route.h).
+ * (function/receive/idem.h), the route, the sinks and the sink and Slack payloads
+ * (function/receive/route.h).
  *
  * The body is copied into a buffer of exactly its size with no NUL after it,
  * as the receiver hands it over, so ASan sees any read past it.

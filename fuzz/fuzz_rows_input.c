@@ -1,8 +1,8 @@
 /*
  * fuzz_rows_input.c: the reader of `clay-function send --file`
- * (function/rows_input.h) on arbitrary bytes, read in each of the four formats
+ * (function/send/rows_input.h) on arbitrary bytes, read in each of the four formats
  * (auto, NDJSON, JSON array, CSV) to the end, and cw_clay_json_minify
- * (function/clay_client.h), which send applies to every good row.
+ * (function/send/clay_client.h), which send applies to every good row.
  *
  * Oracles besides the sanitizers: the reader ends (every record consumes
  * input); indexes count 0, 1, 2, ... and lines never go back; raw bytes lie

@@ -1,5 +1,5 @@
 /*
- * fuzz_xml_list.c: cw_xml_list_parse (function/xml_list.h), the reader of the
+ * fuzz_xml_list.c: cw_xml_list_parse (function/store/xml_list.h), the reader of the
  * S3/GCS ListBucketResult and Azure EnumerationResults pages a store's list
  * call receives back, on arbitrary bytes in a buffer of exactly their size.
  *
@@ -7,7 +7,7 @@
  * non-empty, at most CW_XML_LIST_MAX_VALUE bytes, no more than
  * CW_XML_LIST_MAX_NAMES), an empty result after a failure, and a round trip
  * with the harness's mock store: a key the mock escapes with
- * cw_mock_xml_escape (harness/mock_util.h) into a page comes back byte-exact
+ * cw_mock_xml_escape (harness/mock/mock_util.h) into a page comes back byte-exact
  * as a name and as the continuation token.
  */
 #include <stdint.h>

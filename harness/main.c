@@ -7,14 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "cw/http.h"
-#include "cmds.h"
-
-/* Subcommands live in their own files; a missing one reports itself instead of failing the link. */
-#pragma weak cw_harness_fire_main
-#pragma weak cw_harness_replay_main
-#pragma weak cw_harness_record_main
-#pragma weak cw_harness_mock_main
-#pragma weak cw_harness_scenario_main
+#include "client.h"
+#include "mock.h"
 
 typedef struct st_command_t {
     const char *name;
@@ -60,10 +54,6 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i != num_cmds; ++i) {
         if (strcmp(argv[1], cmds[i].name) == 0) {
-            if (cmds[i].main == NULL) {
-                fprintf(stderr, "clay-harness: '%s' is not built into this binary yet\n", cmds[i].name);
-                return 2;
-            }
             return cmds[i].main(argc - 1, argv + 1);
         }
     }

@@ -134,43 +134,52 @@ function stripComments(src) {
     return out;
 }
 
+// sourceFiles lists the function's and lib's .c files (not their tests), folders included, sorted.
+function sourceFiles(root) {
+    const out = [];
+    const walk = (rel) => {
+        const abs = path.join(root, rel);
+        if (!fs.existsSync(abs)) return;
+        for (const e of fs.readdirSync(abs, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+            if (e.isDirectory()) {
+                if (e.name !== "tests") walk(path.join(rel, e.name));
+            } else if (e.name.endsWith(".c")) {
+                out.push(path.join(rel, e.name));
+            }
+        }
+    };
+    walk("function");
+    walk("lib");
+    return out;
+}
+
 // envReads returns the environment variable names the function reads:
 // cw_env_<reader>(..., "NAME", ...) with the name as first or second argument,
-// getenv("NAME"), secure_getenv("NAME") and the stores' env_nonempty("NAME"), in function/*.c and lib/*.c.
+// getenv("NAME"), secure_getenv("NAME") and the stores' env_nonempty("NAME"), in function/**/*.c and lib/*.c.
 function envReads(root) {
     const names = new Map(); // name -> first file:line
     const re = /\b(cw_env_[a-z0-9_]+|secure_getenv|getenv|env_nonempty)\s*\(\s*(?:[^,()"]*,\s*)?"([A-Za-z_][A-Za-z0-9_]*)"/g;
-    for (const dir of ["function", "lib"]) {
-        const abs = path.join(root, dir);
-        if (!fs.existsSync(abs)) continue;
-        for (const f of fs.readdirSync(abs).sort()) {
-            if (!f.endsWith(".c")) continue;
-            const src = stripComments(fs.readFileSync(path.join(abs, f), "utf8"));
-            let m;
-            while ((m = re.exec(src)) !== null) {
-                if (m[1] === "cw_env_fail" || m[1] === "cw_env_cpus") continue;
-                if (!names.has(m[2])) {
-                    const lineNo = src.slice(0, m.index).split("\n").length;
-                    names.set(m[2], `${dir}/${f}:${lineNo}`);
-                }
+    for (const f of sourceFiles(root)) {
+        const src = stripComments(fs.readFileSync(path.join(root, f), "utf8"));
+        let m;
+        while ((m = re.exec(src)) !== null) {
+            if (m[1] === "cw_env_fail" || m[1] === "cw_env_cpus") continue;
+            if (!names.has(m[2])) {
+                const lineNo = src.slice(0, m.index).split("\n").length;
+                names.set(m[2], `${f}:${lineNo}`);
             }
         }
     }
     return names;
 }
 
-// literalNames returns every string literal of function/*.c and lib/*.c that
+// literalNames returns every string literal of function/**/*.c and lib/*.c that
 // looks like an environment variable name.
 function literalNames(root) {
     const out = new Set();
-    for (const dir of ["function", "lib"]) {
-        const abs = path.join(root, dir);
-        if (!fs.existsSync(abs)) continue;
-        for (const f of fs.readdirSync(abs)) {
-            if (!f.endsWith(".c")) continue;
-            const src = stripComments(fs.readFileSync(path.join(abs, f), "utf8"));
-            for (const m of src.matchAll(/"([A-Z][A-Z0-9_]+)"/g)) out.add(m[1]);
-        }
+    for (const f of sourceFiles(root)) {
+        const src = stripComments(fs.readFileSync(path.join(root, f), "utf8"));
+        for (const m of src.matchAll(/"([A-Z][A-Z0-9_]+)"/g)) out.add(m[1]);
     }
     return out;
 }
@@ -300,7 +309,7 @@ async function checkTerraform(root) {
     check(svc.numServices > 0 && svc.problems.length === 0 && svc.names.size > 0,
         `env: the Cloud Run service's environment resolves to ${svc.names.size} names`, svc.problems.join("; ") || "no google_cloud_run_v2_service or no env");
     if (reads.size === 0) {
-        notOk("env: found no environment reads (cw_env_*(), getenv()) in function/*.c and lib/*.c");
+        notOk("env: found no environment reads (cw_env_*(), getenv()) in function/**/*.c and lib/*.c");
         return;
     }
     const optionalMatch = (name) => {
@@ -316,13 +325,13 @@ async function checkTerraform(root) {
         `neither: ${missing.map((n) => `${n} (${reads.get(n)})`).join(", ")}`);
     const extra = [...svc.names.keys()].filter((n) => !reads.has(n)).sort();
     check(extra.length === 0, "env: Terraform sets only variables the function reads",
-        `not read by function/*.c or lib/*.c: ${extra.map((n) => `${n} (${svc.names.get(n)})`).join(", ")}`);
+        `not read by function/**/*.c or lib/*.c: ${extra.map((n) => `${n} (${svc.names.get(n)})`).join(", ")}`);
     // A documented name must at least be named by the function's sources (its
     // --help table counts: a backend may document a variable before reading it).
     const mentioned = literalNames(root);
     const stale = [...optional].filter((o) => !o.endsWith("*") && !reads.has(o) && !mentioned.has(o)).sort();
     check(stale.length === 0, 'env: every name in infra/README.md "Optional variables" is known to the function',
-        `not in function/*.c or lib/*.c: ${stale.join(", ")}`);
+        `not in function/**/*.c or lib/*.c: ${stale.join(", ")}`);
     const both = [...optional].filter((o) => svc.names.has(o)).sort();
     check(both.length === 0, 'env: no name is both set by Terraform and listed as optional', both.join(", "));
 

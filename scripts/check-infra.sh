@@ -6,7 +6,7 @@
 #   - infra/*.tf: every file parses (HashiCorp's HCL parser, as wasm), every
 #     variable and output is documented, `terraform fmt` when terraform exists;
 #   - the environment: every variable the function reads (cw_env_*() and
-#     getenv() calls in function/*.c, lib/*.c) is set by the Cloud Run service
+#     getenv() calls in function/**/*.c, lib/*.c) is set by the Cloud Run service
 #     in Terraform or listed in infra/README.md "Optional variables", and
 #     Terraform sets nothing the function does not read;
 #   - the workflows (.github/workflows/*.yml and examples/): the GitHub

@@ -10,7 +10,6 @@
 #include "cw/log.h"
 #include "cw/metrics.h"
 #include "cw/util.h"
-#include "cmds.h"
 #include "redrive.h"
 
 typedef struct st_run_t {

@@ -33,6 +33,11 @@ void cw_redrive_run(const cw_engine_t *engine, cw_loop_t *loop, size_t max_paral
 /* cw_redrive_summary_json appends the summary as a JSON object to |out|. */
 void cw_redrive_summary_json(cw_buf_t *out, const cw_redrive_summary_t *s);
 
+/* cw_redrive_main is `clay-function redrive`: finish pending events, or list dead
+ * letters. Takes the arguments after the command name (argv[0] is "redrive");
+ * returns the exit code: 0 success, 1 work failed, 2 usage or configuration error. */
+int cw_redrive_main(int argc, char **argv);
+
 /* cw_redrive_handle is the cw_handler_fn of POST /internal/redrive; |data| is the engine. */
 int cw_redrive_handle(cw_worker_t *worker, h2o_req_t *req, void *data);
 

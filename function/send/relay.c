@@ -34,7 +34,7 @@
 #include "cw/metrics.h"
 #include "cw/util.h"
 #include "clay_client.h"
-#include "cmds.h"
+#include "relay.h"
 #include "rows_input.h"
 
 #define MAX_WORKERS 1024

@@ -33,7 +33,6 @@
 #include "cw/log.h"
 #include "cw/util.h"
 #include "clay_client.h"
-#include "cmds.h"
 #include "rows_input.h"
 #include "send.h"
 

@@ -113,4 +113,9 @@ void cw_send_print_summary(cw_send_t *s, double elapsed_s);
  * Returns 0, or -1 after a line on stderr. */
 int cw_send_write_summary_json(cw_send_t *s, double elapsed_s);
 
+/* cw_send_main is `clay-function send`: rows from a file into Clay table webhooks.
+ * Takes the arguments after the command name (argv[0] is "send"); returns the
+ * exit code: 0 every row acknowledged, 1 some failed, 2 usage or configuration error. */
+int cw_send_main(int argc, char **argv);
+
 #endif

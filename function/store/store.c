@@ -12,30 +12,6 @@
 #include "cw/util.h"
 #include "store.h"
 
-/* The cloud backends live in their own files. Until a file exists its
- * constructor is only a weak reference here, so the binary still links and
- * cw_store_open reports the scheme as not built. A weak reference alone never
- * pulls a member out of a static library, so as soon as the source file exists
- * the reference must be strong: __has_include sees the file next to this one. */
-#if __has_include("store_gcs.c")
-#define CW_GCS_REF
-#else
-#define CW_GCS_REF __attribute__((weak))
-#endif
-#if __has_include("store_azure.c")
-#define CW_AZURE_REF
-#else
-#define CW_AZURE_REF __attribute__((weak))
-#endif
-#if __has_include("store_s3.c")
-#define CW_S3_REF
-#else
-#define CW_S3_REF __attribute__((weak))
-#endif
-extern cw_store_t *cw_store_gcs_open(const char *url, cw_http_t *http, char *err, size_t err_size) CW_GCS_REF;
-extern cw_store_t *cw_store_azure_open(const char *url, cw_http_t *http, char *err, size_t err_size) CW_AZURE_REF;
-extern cw_store_t *cw_store_s3_open(const char *url, cw_http_t *http, char *err, size_t err_size) CW_S3_REF;
-
 #define MAX_NAME_LEN 512
 #define NUM_OPS 4
 #define NUM_STATUSES 5
@@ -307,18 +283,6 @@ static cw_store_t *open_file(const char *url, char *err, size_t err_size)
     return cw_store_file_open(path, err, err_size);
 }
 
-typedef cw_store_t *(*open_fn)(const char *url, cw_http_t *http, char *err, size_t err_size);
-
-/* open_remote calls |fn|, or explains that |scheme|'s backend is not linked in. */
-static cw_store_t *open_remote(open_fn fn, const char *scheme, const char *url, cw_http_t *http, char *err, size_t err_size)
-{
-    if (fn == NULL) {
-        snprintf(err, err_size, "%s store support is not built", scheme);
-        return NULL;
-    }
-    return fn(url, http, err, err_size);
-}
-
 cw_store_t *cw_store_open(const char *url, cw_http_t *http, char *err, size_t err_size)
 {
     if (url == NULL || url[0] == '\0') {
@@ -329,13 +293,13 @@ cw_store_t *cw_store_open(const char *url, cw_http_t *http, char *err, size_t er
         return open_file(url, err, err_size);
     }
     if (has_prefix_ci(url, "gs://")) {
-        return open_remote(cw_store_gcs_open, "gs", url, http, err, err_size);
+        return cw_store_gcs_open(url, http, err, err_size);
     }
     if (has_prefix_ci(url, "azblob://") || is_azure_https(url)) {
-        return open_remote(cw_store_azure_open, "azure", url, http, err, err_size);
+        return cw_store_azure_open(url, http, err, err_size);
     }
     if (has_prefix_ci(url, "s3://")) {
-        return open_remote(cw_store_s3_open, "s3", url, http, err, err_size);
+        return cw_store_s3_open(url, http, err, err_size);
     }
     /* Never echo the whole URL: an https one may carry a SAS token. */
     size_t scheme_len = strcspn(url, ":");

@@ -18,7 +18,7 @@
 #include "cw/http.h"
 #include "cw/loop.h"
 #include "cw/util.h"
-#include "cmds.h"
+#include "client.h"
 #include "fire_plan.h"
 #include "fire_report.h"
 #include "fixture.h"

@@ -22,7 +22,7 @@
 #include "cw/log.h"
 #include "cw/server.h"
 #include "cw/util.h"
-#include "cmds.h"
+#include "client.h"
 #include "fixture.h"
 #include "hclient.h"
 

@@ -16,7 +16,7 @@
 #include "cw/http.h"
 #include "cw/loop.h"
 #include "cw/util.h"
-#include "cmds.h"
+#include "client.h"
 #include "fixture.h"
 #include "hclient.h"
 #include "junit.h"

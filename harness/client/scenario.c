@@ -26,7 +26,7 @@
 #include <cjson/cJSON.h>
 #include "cw/http.h"
 #include "cw/util.h"
-#include "cmds.h"
+#include "client.h"
 
 #define MAX_PROCS 32
 

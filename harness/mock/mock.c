@@ -14,7 +14,6 @@
 #include "cw/log.h"
 #include "cw/server.h"
 #include "cw/util.h"
-#include "cmds.h"
 #include "mock.h"
 
 static const char usage_text[] =

@@ -144,4 +144,8 @@ void cw_mock_sinks_deliveries(cw_mock_req_t *mreq);
 /* cw_mock_sinks_harness serves /_harness/sinks (mreq->path is what follows). Returns 0, or -1 for 404. */
 int cw_mock_sinks_harness(cw_mock_req_t *mreq);
 
+/* cw_harness_mock_main is `clay-harness mock`: takes the arguments after its name
+ * (argv[0] is "mock"); returns the exit code: 0 after a clean stop, 2 on a usage error. */
+int cw_harness_mock_main(int argc, char **argv);
+
 #endif

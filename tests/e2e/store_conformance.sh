@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# store_conformance.sh: one conformance suite (function/tests/test_store_conformance.c)
+# store_conformance.sh: one conformance suite (function/store/tests/test_store_conformance.c)
 # against every backend CI can run: the file store, GCS through the harness's
 # emulator, and Azure Blob through Azurite (Microsoft's emulator, from npm,
 # installed by scripts/tools.sh). Processes are stopped by PID.
 . "$(dirname "$0")/../lib.sh"
 : "${CW_BUILD_DIR:?set by ctest}"
-suite="$CW_BUILD_DIR/function_test_store_conformance"
+suite="$CW_BUILD_DIR/function_store_test_store_conformance"
 azurite="$CW_SOURCE_DIR/.tools/node_modules/.bin/azurite-blob"
 
 start_mock || exit 1
