@@ -23,12 +23,15 @@ resource "google_iam_workload_identity_pool_provider" "github" {
   workload_identity_pool_provider_id = "github"
   display_name                       = "GitHub OIDC"
   attribute_mapping = {
-    "google.subject"       = "assertion.sub"
-    "attribute.repository" = "assertion.repository"
-    "attribute.ref"        = "assertion.ref"
+    "google.subject"        = "assertion.sub"
+    "attribute.repository"  = "assertion.repository"
+    "attribute.ref"         = "assertion.ref"
+    "attribute.environment" = "assertion.environment"
   }
-  # Only this repository's workflows, and (when set) only from the deploy branch.
-  attribute_condition = var.github_deploy_ref != "" ? "assertion.repository == '${var.github_repository}' && assertion.ref == '${var.github_deploy_ref}'" : "assertion.repository == '${var.github_repository}'"
+  # Only jobs of this repository, on the deploy ref, running in the
+  # `production` environment (so its required reviewers and branch rules
+  # apply): any other workflow on main cannot mint deployer credentials.
+  attribute_condition = "assertion.repository == '${var.github_repository}' && assertion.ref == '${var.github_deploy_ref}' && assertion.environment == 'production'"
   oidc {
     issuer_uri = "https://token.actions.githubusercontent.com"
   }

@@ -1,6 +1,12 @@
 # The Cloud Run service. Terraform owns its configuration; the deploy workflow
-# (gcloud run deploy --image) owns the image, so the image is ignored after
-# creation and a later `terraform apply` does not roll a deploy back.
+# (gcloud run deploy --image ... --no-traffic --tag, then update-traffic) owns
+# the image and the traffic, so both are ignored after creation and a later
+# `terraform apply` does not roll a deploy back.
+#
+# Clay's HTTP API column cannot obtain Google identity tokens, so the service
+# is public (invoker_iam_disabled); every callback is authenticated by the
+# function itself (X-Clay-Secret / HMAC / Standard Webhooks) before any work,
+# and /internal/redrive and /api/clay/rows need bearer tokens.
 
 resource "google_cloud_run_v2_service" "fn" {
   name                = var.service_name
@@ -8,6 +14,10 @@ resource "google_cloud_run_v2_service" "fn" {
   ingress             = "INGRESS_TRAFFIC_ALL"
   deletion_protection = var.deletion_protection
   labels              = var.labels
+  # Public without an allUsers binding: Cloud Run skips its IAM invoker check
+  # for this service, which Domain Restricted Sharing (the default of newer
+  # organisations) does not refuse. The function authenticates every callback.
+  invoker_iam_disabled = var.allow_unauthenticated
 
   template {
     service_account                  = google_service_account.run.email
@@ -56,22 +66,27 @@ resource "google_cloud_run_v2_service" "fn" {
           name = env.key
           value_source {
             secret_key_ref {
-              secret  = google_secret_manager_secret.env[env.key].secret_id
-              version = "latest"
+              secret = google_secret_manager_secret.env[env.key].secret_id
+              # The pinned version (not "latest"): rotating the secret changes
+              # the template, so Terraform rolls a new revision that reads it.
+              version = google_secret_manager_secret_version.env[env.key].version
             }
           }
         }
       }
 
-      # The listener is up once the TCP port accepts (TCP works with h2c too).
+      # Traffic only once /readyz answers 200: the config is usable and the
+      # store answers (a revision with broken bucket permissions never starts).
+      # Cloud Run probes over HTTP/1.1, which the server answers with h2c on too.
       startup_probe {
-        tcp_socket {
+        http_get {
+          path = "/readyz"
           port = 8080
         }
         initial_delay_seconds = 0
         period_seconds        = 1
         timeout_seconds       = 1
-        failure_threshold     = 10
+        failure_threshold     = 30
       }
 
       # Cloud Run sends HTTP/1.1 probes; the server answers HTTP/1.1 on the
@@ -89,9 +104,15 @@ resource "google_cloud_run_v2_service" "fn" {
     }
   }
 
+  # The deploy workflow owns the image and the traffic split (revisions start
+  # with no traffic and a tag, then take traffic after the smoke test). It
+  # leaves traffic on LATEST, so a revision Terraform rolls (a rotated secret)
+  # takes traffic; after a rollback traffic is pinned until
+  # `gcloud run services update-traffic --to-latest` (docs/deploy.md).
   lifecycle {
     ignore_changes = [
       template[0].containers[0].image,
+      traffic,
       client,
       client_version,
     ]
@@ -103,21 +124,4 @@ resource "google_cloud_run_v2_service" "fn" {
     google_secret_manager_secret_iam_member.run_access,
     google_storage_bucket_iam_member.run_store,
   ]
-}
-
-# Clay's HTTP API column cannot obtain Google identity tokens, so the service
-# must accept unauthenticated invocations; every callback is authenticated by
-# the function itself (X-Clay-Secret / HMAC / Standard Webhooks) before any
-# work, and /internal/redrive and /api/clay/rows need bearer tokens.
-# Organisations with the "Domain restricted sharing" policy must allow
-# allUsers for this project (or set allow_unauthenticated = false and front
-# the service with something that can authenticate).
-resource "google_cloud_run_v2_service_iam_member" "public" {
-  count = var.allow_unauthenticated ? 1 : 0
-
-  project  = google_cloud_run_v2_service.fn.project
-  location = google_cloud_run_v2_service.fn.location
-  name     = google_cloud_run_v2_service.fn.name
-  role     = "roles/run.invoker"
-  member   = "allUsers"
 }

@@ -45,7 +45,12 @@ resource "google_secret_manager_secret_version" "env" {
   secret      = google_secret_manager_secret.env[each.key].id
   secret_data = local.secret_values[each.key]
 
+  # The service reads this exact version. A new value makes a new version
+  # first, the service then rolls a revision reading it, and only then is the
+  # old version destroyed: no instance ever reads a destroyed version.
   lifecycle {
+    create_before_destroy = true
+
     precondition {
       condition     = each.key != "CLAY_WEBHOOK_AUTH" || var.clay_webhook_auth != ""
       error_message = "clay_webhook_urls is set (the relay is on): set clay_webhook_auth to the token Clay showed when the webhook was created."

@@ -141,7 +141,7 @@ variable "custom_role_id" {
 # ---------------------------------------------------------------------------
 
 variable "allow_unauthenticated" {
-  description = "Grant roles/run.invoker to allUsers. Clay cannot send Google identity tokens, so its HTTP API column needs this; the function authenticates every callback itself."
+  description = "Make the service public with invoker_iam_disabled (no allUsers binding, so Domain Restricted Sharing does not refuse it). Clay cannot send Google identity tokens, so its HTTP API column needs this; the function authenticates every callback itself."
   type        = bool
   default     = true
 }
@@ -389,15 +389,28 @@ variable "clay_burst" {
 # ---------------------------------------------------------------------------
 
 variable "github_repository" {
-  description = "\"owner/name\" of the GitHub repository allowed to deploy. Empty: no pool, provider or deployer account."
+  description = "\"owner/name\" of YOUR GitHub repository allowed to deploy, or \"\" for no pool, provider or deployer account. No default: a placeholder repository would let whoever owns it deploy."
   type        = string
-  default     = ""
+
+  validation {
+    condition     = var.github_repository == "" || can(regex("^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$", var.github_repository))
+    error_message = "github_repository must be \"owner/name\" or \"\"."
+  }
+  validation {
+    condition     = !contains(["my-org", "your-org", "example", "owner", "org", "acme"], lower(split("/", "${var.github_repository}/")[0]))
+    error_message = "github_repository names a placeholder owner: set your own repository (or \"\")."
+  }
 }
 
 variable "github_deploy_ref" {
-  description = "Git ref allowed to deploy (e.g. refs/heads/main). Empty: any ref of the repository."
+  description = "Git ref allowed to deploy (the trust condition also requires the `production` environment)."
   type        = string
   default     = "refs/heads/main"
+
+  validation {
+    condition     = startswith(var.github_deploy_ref, "refs/")
+    error_message = "github_deploy_ref must be a full ref such as refs/heads/main."
+  }
 }
 
 variable "wif_pool_id" {
