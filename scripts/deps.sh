@@ -36,6 +36,46 @@ if [ "${1:-}" = "--check" ]; then
     stamp_ok && exit 0 || exit 1
 fi
 
+# write_manifest records in $DEPS_DIR/manifest what .deps/ was built from, for
+# scripts/sbom.sh and the weekly rebuild: the Debian source packages built here
+# (name and version from the .dsc files in $1) and the source and binary
+# versions of the Debian libraries the binaries link (and libyaml, a build
+# dependency of h2o). Tab-separated: kind, source package, source version,
+# binary package, binary version. $2 says how the .dsc files were known.
+MANIFEST_LIBS=(android-libboringssl libcjson1 libnghttp2-14 zlib1g libc6 libgcc-s1 libstdc++6 libyaml-0-2)
+write_manifest() {
+    local dsc_dir=$1 how=$2 tmp="$DEPS_DIR/manifest.tmp" dsc
+    {
+        echo "# what scripts/deps.sh built .deps/ from ($how); read by scripts/sbom.sh"
+        printf 'meta\tstamp\t%s\t-\t-\n' "$STAMP_VERSION"
+        printf 'meta\tarch\t%s\t-\t-\n' "$(dpkg --print-architecture)"
+        printf 'meta\tdistro\tdebian-%s\t-\t-\n' "$(. /etc/os-release && echo "${VERSION_ID:-unknown}")"
+        for dsc in "$dsc_dir"/h2o_*.dsc "$dsc_dir"/curl_*.dsc; do
+            printf 'built\t%s\t%s\t-\t-\n' "$(sed -n 's/^Source: //p' "$dsc")" "$(sed -n 's/^Version: //p' "$dsc")"
+        done
+        dpkg-query -W -f='${source:Package}\t${source:Version}\t${Package}\t${Version}\n' "${MANIFEST_LIBS[@]}" |
+            awk -F'\t' '{ print ($3 == "libyaml-0-2" ? "build" : "linked") "\t" $0 }'
+    } >"$tmp" && [ "$(grep -c '^built' "$tmp")" = 2 ] && mv "$tmp" "$DEPS_DIR/manifest"
+}
+
+# backfill_manifest writes the manifest of a .deps/ built before deps.sh wrote
+# one, only when that is still exact: apt's source lists are older than the
+# stamp, so `apt-get source` would pick the very .dsc versions it built from.
+backfill_manifest() {
+    local lists tmp
+    lists=$(find /var/lib/apt/lists -maxdepth 1 -name '*Sources*' -newer "$DEPS_DIR/stamp" 2>/dev/null | head -1)
+    if [ -n "$lists" ] || ! ls /var/lib/apt/lists/*Sources* >/dev/null 2>&1; then
+        echo "deps: $DEPS_DIR has no manifest and apt's source lists changed since it was built: rm -rf $DEPS_DIR and rerun to record one" >&2
+        return 0
+    fi
+    tmp=$(mktemp -d)
+    apt-get source --print-uris -qq h2o curl 2>/dev/null | awk '$2 ~ /\.dsc$/ { print $2 }' | while read -r name; do
+        printf 'Source: %s\nVersion: %s\n' "${name%%_*}" "$(basename "${name#*_}" .dsc)" >"$tmp/$name"
+    done
+    write_manifest "$tmp" "recorded after the build: apt's source lists unchanged since" || true
+    rm -rf "$tmp"
+}
+
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
@@ -96,6 +136,7 @@ fi
 exec 9>"$DEPS_DIR.lock"
 flock 9
 if stamp_ok; then
+    [ -f "$DEPS_DIR/manifest" ] || backfill_manifest
     exit 0
 fi
 
@@ -169,3 +210,4 @@ echo "deps: building static libcurl against BoringSSL" >&2
 rm -rf "$SRC"
 echo "$STAMP_VERSION" >"$DEPS_DIR/stamp"
 echo "deps: ready in $DEPS_DIR" >&2
+write_manifest "$SRC" "recorded at build time" || { echo "deps: could not write $DEPS_DIR/manifest" >&2; exit 1; }
