@@ -4,6 +4,8 @@
 //
 //   node check-infra.js dockerfile <Dockerfile>
 //   node check-infra.js terraform <repo root>
+//   node check-infra.js schema <repo root>      (infra/*.tf against @cdktf/provider-google)
+//   node check-infra.js workflows <repo root>   (deploy order, pinning, smoke test)
 "use strict";
 
 const fs = require("fs");
@@ -44,8 +46,22 @@ function checkDockerfile(file) {
     const args = (ins) => ins.getArgumentsContent() || "";
     const find = (stage, kw) => stage.ins.filter((i) => i.getKeyword() === kw);
 
-    const build = stages.find((s) => s.image === "debian" && s.tag === "bookworm");
+    const build = stages.find((s) => s.image === "debian" && /^bookworm(-|$)/.test(s.tag || ""));
     check(build !== undefined, "Dockerfile: a debian:bookworm build stage");
+    // Every base image that is not scratch or an earlier stage is pinned by digest
+    // (the tag stays for readers and for dependabot).
+    const stageNames = new Set();
+    const unpinned = [];
+    for (const s of stages) {
+        const digest = s.from.getImageDigest ? s.from.getImageDigest() : null;
+        const ref = args(s.from).split(/\s+/)[0];
+        if (s.image !== "scratch" && !stageNames.has(s.image) && !(digest && /^sha256:[0-9a-f]{64}$/.test(digest))) unpinned.push(ref);
+        if (s.name) stageNames.add(s.name);
+    }
+    check(unpinned.length === 0, "Dockerfile: every base image (but scratch and earlier stages) is pinned by sha256 digest", unpinned.join(", "));
+    const sbomStage = stages.find((s) => s.name === "sbom");
+    check(sbomStage !== undefined && /scripts\/sbom\.sh/.test(find(sbomStage, "RUN").map(args).join("\n")),
+        'Dockerfile: an "sbom" stage runs scripts/sbom.sh');
     if (build) {
         const runs = find(build, "RUN").map(args).join("\n");
         check(/DEPS_MINIMAL=1\s+(bash\s+)?scripts\/deps\.sh/.test(runs), "Dockerfile: build stage runs DEPS_MINIMAL=1 scripts/deps.sh");
@@ -84,6 +100,7 @@ function checkDockerfile(file) {
             cmd = null;
         }
         if (!Array.isArray(cmd) || cmd.length !== 1 || cmd[0] !== "serve") problems.push('CMD is not ["serve"]');
+        if (!copies.some((l) => /--from=sbom\s.*\.cdx\.json/.test(l))) problems.push("no COPY --from=sbom of the CycloneDX SBOM");
         check(problems.length === 0, `Dockerfile: ${label} stage is FROM scratch, USER 65532:65532, EXPOSE 8080, ENTRYPOINT ["/clay-function"], CMD ["serve"]`,
             problems.join("; "));
     };
@@ -359,6 +376,306 @@ async function checkTerraform(root) {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Provider schema: every resource, attribute and block of infra/*.tf exists in
+// hashicorp/google as generated into @cdktf/provider-google (lib/<resource>/
+// index.d.ts: one interface per block, each property documented with its
+// Terraform name), and every required attribute or block is set.
+// ---------------------------------------------------------------------------
+
+const META_ARGS = new Set(["count", "for_each", "depends_on", "lifecycle", "provider", "connection", "provisioner"]);
+
+// loadSchema parses lib/<dir>/index.d.ts into { interfaces: Map(name -> Map(tfName -> {type, required, child})) }.
+function loadSchema(pkgDir, resourceType) {
+    const dir = path.join(pkgDir, "lib", resourceType.replace(/^google_/, "").replace(/_/g, "-"));
+    const file = path.join(dir, "index.d.ts");
+    if (!fs.existsSync(file)) return null;
+    const lines = fs.readFileSync(file, "utf8").split("\n");
+    const interfaces = new Map();
+    let cur = null;
+    let pendingName = null;
+    for (const l of lines) {
+        const head = /^export interface (\w+)(?: extends [\w.]+)? \{/.exec(l);
+        if (head) {
+            cur = new Map();
+            interfaces.set(head[1], cur);
+            pendingName = null;
+            continue;
+        }
+        if (cur === null) continue;
+        if (/^\}/.test(l)) {
+            cur = null;
+            continue;
+        }
+        const doc = /Docs at Terraform Registry: \{@link \S+#([a-z0-9_]+) /.exec(l);
+        if (doc) {
+            pendingName = doc[1];
+            continue;
+        }
+        const prop = /^ {4}readonly (\w+)(\?)?: (.*)$/.exec(l);
+        if (prop && pendingName) {
+            cur.set(pendingName, { type: prop[3], required: !prop[2] });
+            pendingName = null;
+        }
+    }
+    for (const props of interfaces.values()) {
+        for (const p of props.values()) {
+            const m = /\b([A-Z]\w+)\b/.exec(p.type.replace(/cdktf\.\w+/g, ""));
+            p.child = m && interfaces.has(m[1]) ? m[1] : null;
+        }
+    }
+    const pascal = resourceType.replace(/^google_/, "").split("_").map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join("");
+    const top = [...interfaces.keys()].find((k) => k.toLowerCase() === `${pascal}Config`.toLowerCase());
+    return top ? { interfaces, top } : null;
+}
+
+// checkBody walks one HCL body (hcl2json form) against interface `iface`;
+// returns problems as strings.
+function checkBody(schema, iface, body, where, problems) {
+    const props = schema.interfaces.get(iface);
+    const seen = new Set();
+    for (const [key, value] of Object.entries(body || {})) {
+        if (META_ARGS.has(key)) continue;
+        if (key === "dynamic") {
+            for (const [blockName, defs] of Object.entries(value || {})) {
+                const p = props.get(blockName);
+                if (!p || !p.child) {
+                    problems.push(`${where}: dynamic "${blockName}" is not a block of ${iface}`);
+                    continue;
+                }
+                seen.add(blockName);
+                for (const d of listify(defs)) {
+                    for (const content of listify(d.content)) checkBody(schema, p.child, content, `${where}.${blockName}`, problems);
+                }
+            }
+            continue;
+        }
+        const p = props.get(key);
+        if (!p) {
+            problems.push(`${where}: unknown attribute or block "${key}"`);
+            continue;
+        }
+        seen.add(key);
+        // A block is a list of objects in hcl2json; a map attribute is one object.
+        if (p.child && Array.isArray(value)) {
+            value.forEach((v, i) => checkBody(schema, p.child, v, `${where}.${key}${value.length > 1 ? `[${i}]` : ""}`, problems));
+        }
+    }
+    const missing = [...props.entries()].filter(([k, p]) => p.required && !seen.has(k)).map(([k]) => k);
+    if (missing.length) problems.push(`${where}: required ${missing.join(", ")} not set`);
+}
+
+async function checkSchema(root) {
+    const hcl = require("@cdktf/hcl2json");
+    let pkgDir;
+    try {
+        pkgDir = path.dirname(require.resolve("@cdktf/provider-google/package.json"));
+    } catch (e) {
+        notOk("schema: @cdktf/provider-google is not installed");
+        return;
+    }
+    const pkg = JSON.parse(fs.readFileSync(path.join(pkgDir, "package.json"), "utf8"));
+    const providerVersion = (pkg.cdktf && pkg.cdktf.provider && pkg.cdktf.provider.version) || "?";
+    const infra = path.join(root, "infra");
+    const versions = fs.readFileSync(path.join(infra, "versions.tf"), "utf8");
+    const lower = /hashicorp\/google"\s*\n\s*version\s*=\s*">=\s*([0-9.]+)/.exec(versions);
+    const atLeast = (a, b) => {
+        const x = a.split(".").map(Number);
+        const y = b.split(".").map(Number);
+        for (let i = 0; i < 3; i++) {
+            if ((x[i] || 0) !== (y[i] || 0)) return (x[i] || 0) > (y[i] || 0);
+        }
+        return true;
+    };
+    check(lower && atLeast(lower[1], providerVersion.split(".").slice(0, 2).join(".")),
+        `schema: versions.tf requires hashicorp/google >= the checked schema's ${providerVersion.split(".").slice(0, 2).join(".")} (@cdktf/provider-google ${pkg.version})`,
+        lower ? `versions.tf allows ${lower[1]}` : "no lower bound found");
+    let numResources = 0;
+    let numTypes = new Set();
+    for (const f of fs.readdirSync(infra).filter((x) => x.endsWith(".tf")).sort()) {
+        let j;
+        try {
+            j = await hcl.parse(f, fs.readFileSync(path.join(infra, f), "utf8"));
+        } catch (e) {
+            continue; // reported by the terraform check
+        }
+        for (const [type, byName] of Object.entries(j.resource || {})) {
+            if (!type.startsWith("google_")) continue;
+            const schema = loadSchema(pkgDir, type);
+            for (const [name, bodies] of Object.entries(byName)) {
+                const where = `${type}.${name}`;
+                if (!schema) {
+                    notOk(`schema: infra/${f}: ${where}: no resource ${type} in hashicorp/google ${providerVersion}`);
+                    continue;
+                }
+                const problems = [];
+                for (const body of listify(bodies)) checkBody(schema, schema.top, body, where, problems);
+                numResources += 1;
+                numTypes.add(type);
+                check(problems.length === 0, `schema: infra/${f}: ${where} matches hashicorp/google ${providerVersion}`, problems.join("; "));
+            }
+        }
+    }
+    check(numResources > 0, `schema: checked ${numResources} google resources of ${numTypes.size} types`);
+}
+
+// ---------------------------------------------------------------------------
+// Workflows: the deploy order, pinning and the smoke test's lead
+// ---------------------------------------------------------------------------
+
+// stepIndex returns the index of the first step whose run script or uses matches re, or -1.
+function stepIndex(steps, re) {
+    return steps.findIndex((s) => re.test(String(s.run || "")) || re.test(String(s.uses || "")));
+}
+
+function checkWorkflows(root) {
+    const YAML = require("yaml");
+    const dir = path.join(root, ".github/workflows");
+    const files = [];
+    for (const d of [dir, path.join(dir, "examples")]) {
+        if (!fs.existsSync(d)) continue;
+        for (const f of fs.readdirSync(d).sort()) {
+            if (/\.ya?ml$/.test(f)) files.push(path.join(d, f));
+        }
+    }
+    const docs = new Map();
+    for (const f of files) {
+        const rel = path.relative(root, f);
+        try {
+            docs.set(rel, YAML.parse(fs.readFileSync(f, "utf8")));
+        } catch (e) {
+            notOk(`${rel}: YAML: ${String(e.message).split("\n")[0]}`);
+        }
+    }
+    // Every `uses:` of another repository is pinned to a full commit SHA, with its version in a comment.
+    for (const f of files) {
+        const rel = path.relative(root, f);
+        const bad = [];
+        let n = 0;
+        for (const l of fs.readFileSync(f, "utf8").split("\n")) {
+            const m = /^\s*(?:-\s+)?uses:\s*([^\s#]+)\s*(#.*)?$/.exec(l);
+            if (!m || m[1].startsWith("./") || m[1].startsWith("docker://")) continue;
+            n += 1;
+            if (!/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/.test(m[1]) || !/^#\s*v\d+(\.\d+)*\b/.test(m[2] || "")) bad.push(m[1]);
+        }
+        check(bad.length === 0, `${rel}: all ${n} third-party actions pinned to a 40-hex commit SHA with "# vX.Y.Z"`, bad.join(", "));
+    }
+    const ci = docs.get(".github/workflows/ci.yml");
+    const deploy = docs.get(".github/workflows/deploy.yml");
+    if (!deploy || !ci) {
+        notOk("workflows: ci.yml or deploy.yml missing");
+        return;
+    }
+    // 1. The CI gate: workflow_run on ci's completion, success only, same commit.
+    const on = deploy.on || deploy[true] || {};
+    const wr = on.workflow_run;
+    const triggers = Object.keys(on);
+    check(wr && listify(wr.workflows).includes(ci.name) && listify(wr.types).includes("completed") && triggers.every((t) => t === "workflow_run"),
+        `deploy.yml: triggered only by workflow_run of "${ci.name}" (completed)`, `triggers: ${triggers.join(", ")}`);
+    const jobs = Object.entries(deploy.jobs || {});
+    const deployJobs = jobs.filter(([, j]) => (j.steps || []).some((s) => /gcloud run deploy/.test(String(s.run || ""))));
+    check(deployJobs.length === 1, "deploy.yml: one job runs `gcloud run deploy`");
+    if (deployJobs.length !== 1) return;
+    const [jobName, job] = deployJobs[0];
+    // The gate may sit on the job or on a job it needs.
+    const gates = [job.if || ""];
+    for (const n of listify(job.needs)) gates.push(((deploy.jobs[n] || {}).if) || "");
+    const gate = gates.join(" && ");
+    check(/github\.event\.workflow_run\.conclusion\s*==\s*'success'/.test(gate) && /github\.event\.workflow_run\.event\s*==\s*'push'/.test(gate),
+        `deploy.yml: job ${jobName} runs only when that CI run succeeded on a push`, gate || "no if:");
+    const steps = job.steps || [];
+    const checkout = steps.find((s) => /actions\/checkout@/.test(String(s.uses || "")));
+    const sameCommit = checkout && checkout.with && /github\.event\.workflow_run\.head_sha/.test(String(checkout.with.ref || ""));
+    check(sameCommit, `deploy.yml: job ${jobName} checks out the commit CI tested (workflow_run.head_sha)`);
+    check(job.environment === "production" || (job.environment && job.environment.name === "production"),
+        `deploy.yml: job ${jobName} runs in the production environment (the WIF trust requires it)`);
+    // 2. Built once, deployed by digest, no traffic, a tag.
+    const builds = steps.filter((s) => /docker\/build-push-action@/.test(String(s.uses || "")));
+    check(builds.length === 1 && builds[0].with && builds[0].with.push === true && /linux\/amd64/.test(String(builds[0].with.platforms || "")) && builds[0].id,
+        `deploy.yml: the image is built once, for linux/amd64, and pushed (step with an id for its digest)`);
+    const iDeploy = stepIndex(steps, /gcloud run deploy/);
+    const deployRun = String(steps[iDeploy].run);
+    check(/--image[ =]"?\$\{?IMAGE\}?@\$\{?DIGEST\}?"?/.test(deployRun) || /--image[ =]"?[^"\s]*@\$\{\{\s*steps\.[\w-]+\.outputs\.digest\s*\}\}/.test(deployRun),
+        "deploy.yml: gcloud run deploy --image <image>@<digest> (by digest, not by tag)");
+    const digestEnv = JSON.stringify(steps[iDeploy].env || {});
+    if (/\$\{?DIGEST/.test(deployRun)) {
+        check(new RegExp(`steps\\.${builds[0] && builds[0].id}\\.outputs\\.digest`).test(digestEnv), "deploy.yml: DIGEST is the build step's digest output");
+    }
+    check(/--no-traffic\b/.test(deployRun) && /--tag[ =]"?\$\{?TAG\}?"?|--tag[ =]"?c-/.test(deployRun), "deploy.yml: gcloud run deploy --no-traffic --tag c-<short sha>");
+    const tagDef = JSON.stringify(job.env || {}) + JSON.stringify(deploy.env || {}) + steps.map((s) => String(s.run || "")).join("\n");
+    check(/TAG=c-\$\{(?:SHA|HEAD_SHA)::7\}|TAG:\s*c-/.test(tagDef) || /"TAG":"c-/.test(tagDef), "deploy.yml: the tag is c-<first 7 hex of the commit>");
+    // 3. The smoke test talks to the tag URL: health, readiness, bad signature, one skip lead.
+    const iSmoke = steps.findIndex((s, i) => i > iDeploy && /smoke/i.test(String(s.name || "")));
+    check(iSmoke > iDeploy, "deploy.yml: a smoke test step after the no-traffic deploy");
+    if (iSmoke < 0) return;
+    const smoke = String(steps[iSmoke].run || "");
+    const smokeEnv = JSON.stringify(steps[iSmoke].env || {});
+    check(!/\$SERVICE_URL|status\.url/.test(smoke) && /\$\{?TAG_URL\}?/.test(smoke), "deploy.yml: the smoke test targets only the tag URL ($TAG_URL)");
+    check(/TAG_URL/.test(deployRun) && /\.tag\s*==|select\(\.tag/.test(deployRun), "deploy.yml: TAG_URL is the URL of the traffic entry with the new tag");
+    check(!/clay-harness|\bfire\b/.test(smoke) && steps[iSmoke].if === undefined, "deploy.yml: the smoke test always runs and fires no generated leads");
+    check(/\$\{?TAG_URL\}?\/healthz/.test(smoke) && /\$\{?TAG_URL\}?\/readyz/.test(smoke), "deploy.yml: smoke test checks /healthz and /readyz on the tag");
+    check(/401/.test(smoke) && /bad|wrong|invalid/i.test(smoke), "deploy.yml: smoke test expects 401 for a bad signature");
+    const posts = smoke.match(/\$\{?TAG_URL\}?\/api\/clay\/enriched/g) || [];
+    check(posts.length === 2, "deploy.yml: the smoke test sends exactly two callbacks (bad signature, one lead)", `${posts.length} found`);
+    const leadMatch = /SMOKE_LEAD:\s*'?(\{.*?\})'?\s*$/m.exec(YAML.stringify(steps[iSmoke].env || {})) || /"SMOKE_LEAD":"((?:[^"\\]|\\.)*)"/.exec(smokeEnv);
+    let lead = null;
+    try {
+        lead = leadMatch ? JSON.parse(leadMatch[1].includes('\\"') ? JSON.parse(`"${leadMatch[1]}"`) : leadMatch[1]) : null;
+    } catch (e) {
+        lead = null;
+    }
+    // Routing thresholds: the function's default NURTURE_MIN_SCORE is 50; infra may configure another.
+    let nurture = 50;
+    let slack = 90;
+    try {
+        const vars = fs.readFileSync(path.join(root, "infra/variables.tf"), "utf8");
+        const n = /variable "nurture_min_score"[\s\S]*?default\s*=\s*(\d+)/.exec(vars);
+        const sl = /variable "slack_min_score"[\s\S]*?default\s*=\s*(\d+)/.exec(vars);
+        if (n) nurture = Math.min(nurture, Number(n[1]));
+        if (sl) slack = Math.min(slack, Number(sl[1]));
+        const ex = fs.readFileSync(path.join(root, "infra/terraform.tfvars.example"), "utf8");
+        const ne = /^\s*nurture_min_score\s*=\s*(\d+)/m.exec(ex);
+        if (ne) nurture = Math.min(nurture, Number(ne[1]));
+    } catch (e) {
+        /* defaults stay */
+    }
+    const score = lead ? Number(lead.icp_score) : NaN;
+    check(lead && Number.isFinite(score) && score >= 0 && score < nurture && score < slack,
+        `deploy.yml: the smoke lead (SMOKE_LEAD) routes to skip: icp_score ${score} < NURTURE_MIN_SCORE ${nurture} and < SLACK_MIN_SCORE ${slack}`,
+        lead ? JSON.stringify(lead) : "no SMOKE_LEAD env with a JSON lead");
+    check(/"route"\s*:\s*"skip"|route.*skip/.test(smoke) && /NURTURE_MIN_SCORE/.test(smoke),
+        "deploy.yml: the smoke test checks the service's NURTURE_MIN_SCORE before sending and route \"skip\" in the answer");
+    check(/\$SMOKE_LEAD|\$\{SMOKE_LEAD\}/.test(smoke), "deploy.yml: the smoke test sends SMOKE_LEAD (and no other lead body)");
+    // 4. Traffic moves only after the smoke test, and nothing else moves it.
+    const iTraffic = stepIndex(steps, /gcloud run services update-traffic/);
+    check(iTraffic > iSmoke && (steps[iTraffic].if === undefined || /success\(\)/.test(steps[iTraffic].if)),
+        "deploy.yml: traffic moves (gcloud run services update-traffic) only in a step after the smoke test");
+    const trafficSteps = steps.filter((s) => /update-traffic/.test(String(s.run || "")));
+    check(trafficSteps.length === 1, "deploy.yml: exactly one step moves traffic");
+    const failStep = steps.find((s, i) => i > iDeploy && /failure\(\)/.test(String(s.if || "")));
+    check(failStep && /::error/.test(String(failStep.run || "")) && !/update-traffic/.test(String(failStep.run || "")),
+        "deploy.yml: on failure a step reports loudly (::error) and leaves traffic on the previous revision");
+    // Other workflows never deploy.
+    for (const [rel, wf] of docs) {
+        if (rel.endsWith("deploy.yml")) continue;
+        const text = JSON.stringify(wf || {});
+        check(!/gcloud run (deploy|services update-traffic)/.test(text), `${rel}: does not deploy (only deploy.yml does)`);
+    }
+    // The release and the weekly rebuild exist; the example replays with --mock against the published image.
+    const release = docs.get(".github/workflows/release.yml");
+    const relText = release ? JSON.stringify(release) : "";
+    check(release && /v\*/.test(JSON.stringify(release.on || release[true] || {})) && /provenance/.test(relText) && /sbom/i.test(relText) && /ghcr\.io/.test(relText),
+        "release.yml: on v* tags, publishes images with provenance to GitHub's registry and attaches the SBOM");
+    const weekly = docs.get(".github/workflows/weekly-rebuild.yml");
+    const wkText = weekly ? JSON.stringify(weekly) : "";
+    check(weekly && (weekly.on || weekly[true] || {}).schedule && /deps\.sh/.test(wkText) && /ctest/.test(wkText) && /replay/.test(wkText),
+        "weekly-rebuild.yml: scheduled, rebuilds the dependencies, runs ctest and the fixture replay");
+    const example = docs.get(".github/workflows/examples/replay-in-your-ci.yml");
+    const exText = example ? JSON.stringify(example) : "";
+    check(example && /--mock/.test(exText) && /clay-harness/.test(exText) && !/deps\.sh|cmake/.test(exText),
+        "examples/replay-in-your-ci.yml: uses the published harness image (no source build) and passes --mock");
+}
+
 async function main() {
     const [cmd, arg] = process.argv.slice(2);
     try {
@@ -366,8 +683,12 @@ async function main() {
             checkDockerfile(arg);
         } else if (cmd === "terraform") {
             await checkTerraform(arg);
+        } else if (cmd === "schema") {
+            await checkSchema(arg);
+        } else if (cmd === "workflows") {
+            checkWorkflows(arg);
         } else {
-            console.error("usage: check-infra.js dockerfile FILE | terraform ROOT");
+            console.error("usage: check-infra.js dockerfile FILE | terraform ROOT | schema ROOT | workflows ROOT");
             process.exit(2);
         }
     } catch (e) {

