@@ -3,15 +3,23 @@
  * step is safe to crash in). One event_op_t per callback or redrive of one
  * event walks these steps, each a store operation completing on the loop:
  *
- *   submit:  done? -> pending -> create record --exists--> read record
- *                                     |                         | claim ours: own it
- *                                     v                         v
- *                                   own it               inspect (done? lease?)
- *   resume:  read record (absent: clear a stale pending marker) -> inspect
- *   inspect: done -> duplicate; lease running -> in progress; else take over
- *            with leases/<id>/<n+1>, then read sent/ and failed/ markers
- *   own it:  deliver the unsettled sinks in parallel -> sent/ or failed/
- *            markers -> done/<id> -> delete pending/<id>
+ *   submit:  create record --ok--> own it (fresh)
+ *                |exists
+ *                v
+ *            read record || read done/  (one round trip, two reads)
+ *                claim ours -> own it (fresh: our create had landed)
+ *                done/ or a sinkless record -> duplicate
+ *                else: lease running -> pending marker, in progress; expired -> take over
+ *   fresh:   no sinks -> processed (the record is the completion);
+ *            else pending/<id> || deliveries (in parallel) -> done/<id> carrying the
+ *            results -> answer -> delete pending/<id> (after the answer)
+ *   resume:  read record (absent: clear a stale pending marker) -> read done/ ->
+ *            lease running -> in progress; else take over with leases/<id>/<n+1>,
+ *            read sent/ and failed/ markers, deliver the rest
+ *   markers: failed/ (dead letters) always; sent/ only when the event will not
+ *            complete inline (a 202), when a sink answered MARKER_GRACE_MS before the
+ *            last one, or when done/ could not be written: a crash between a sink's
+ *            answer and done/ repeats that delivery with the same Idempotency-Key.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -24,6 +32,16 @@
 #include "event.h"
 
 #define NAME_MAX_LEN 600
+/* A sink that answered this long before the last one gets its sent/ marker (a crash
+ * then repeats only the slow sinks); faster events complete with done/ alone. */
+#define MARKER_GRACE_MS 50
+
+typedef enum en_pending_state_t {
+    PENDING_NONE,    /* not written by this op (take-over: maybe written by the first owner) */
+    PENDING_WRITING, /* create in flight */
+    PENDING_OK,      /* exists */
+    PENDING_FAILED,  /* could not be written */
+} pending_state_t;
 
 typedef struct st_event_op_t event_op_t;
 
@@ -59,9 +77,24 @@ struct st_event_op_t {
     unsigned lease_n;
     int64_t lease_until_ms;
     int64_t record_lease_until_ms;
-    size_t outstanding;
+    size_t outstanding;          /* marker reads of a take-over */
+    size_t deliveries_running;   /* sink requests in flight */
+    size_t writes_running;       /* sent/ and failed/ marker writes in flight */
+    int delivering;              /* inside deliver(): completions wait for it to return */
     int markers_unreadable;
-    int no_pending; /* a fresh event without sinks: no pending/ marker was written, none to delete */
+    int marked[CW_EVENT_MAX_SINKS];    /* a sent/ or failed/ write was made for the sink */
+    int attempted[CW_EVENT_MAX_SINKS]; /* this op delivered to the sink (counted in /metrics) */
+    pending_state_t pending;
+    int wait_pending;  /* finish() waits for the pending create */
+    int cleanup_wait;  /* the answer is out; delete pending/ once its create completes */
+    int done_failed;   /* done/ could not be written: fall back to markers */
+    int responded;
+    cw_timer_t grace;
+    size_t probes_running; /* submit after "exists": the record and done/ read together */
+    cw_store_status_t probe_done, probe_record;
+    int probe_record_ok;
+    cw_event_release_fn released;
+    void *release_data;
 };
 
 /* metrics: deliveries by sink and result */
@@ -178,21 +211,45 @@ static void op_free(event_op_t *op)
     free(op);
 }
 
-static void complete(event_op_t *op, cw_event_kind_t kind, const char *detail)
+/* respond hands the outcome to the caller, once; the op may still have clean-up to do. */
+static void respond(event_op_t *op, cw_event_kind_t kind, const char *detail)
 {
+    if (op->responded) {
+        return;
+    }
+    op->responded = 1;
     cw_event_outcome_t out = {.kind = kind, .id = op->id, .route = op->route, .resumed = op->resumed, .detail = detail};
     if (kind == CW_EVENT_PROCESSED || kind == CW_EVENT_ACCEPTED) {
         out.num_sinks = op->num_sinks;
         for (size_t i = 0; i != op->num_sinks; ++i) {
             out.sink_names[i] = op->sink_names[i];
             out.sink_states[i] = op->states[i];
+            if (op->attempted[i]) {
+                count_delivery(op->sink_names[i], op->states[i]);
+            }
         }
     } else {
         out.route = NULL;
     }
     cw_counter_inc(event_counters[kind]);
     op->cb(&out, op->data);
+}
+
+/* end releases the op; no store operation, delivery or timer of it may be running. */
+static void end(event_op_t *op)
+{
+    cw_event_release_fn released = op->released;
+    void *release_data = op->release_data;
     op_free(op);
+    if (released != NULL) {
+        released(release_data);
+    }
+}
+
+static void complete(event_op_t *op, cw_event_kind_t kind, const char *detail)
+{
+    respond(op, kind, detail);
+    end(op);
 }
 
 static int64_t lease_ms(const event_op_t *op, unsigned n)
@@ -207,15 +264,45 @@ static int64_t lease_ms(const event_op_t *op, unsigned n)
     return (int64_t)s * 1000;
 }
 
-/* ---- own it: deliveries, markers, done ---- */
+/* ---- own it: pending marker, deliveries, markers, done ---- */
 
 static void finish(event_op_t *op);
+
+static void maybe_finish(event_op_t *op)
+{
+    if (!op->delivering && op->deliveries_running == 0 && op->writes_running == 0) {
+        finish(op);
+    }
+}
+
+static void cleanup(event_op_t *op);
+
+static void on_pending_created(const cw_store_result_t *res, void *data)
+{
+    event_op_t *op = data;
+    op->pending = res->status == CW_STORE_OK || res->status == CW_STORE_EXISTS ? PENDING_OK : PENDING_FAILED;
+    if (op->cleanup_wait) {
+        cleanup(op);
+    } else if (op->wait_pending) {
+        op->wait_pending = 0;
+        finish(op);
+    }
+}
+
+/* write_pending creates pending/<id>: the marker redrive lists to finish this event. */
+static void write_pending(event_op_t *op)
+{
+    char name[NAME_MAX_LEN], body[160];
+    int n = snprintf(body, sizeof(body), "{\"id\":\"%s\",\"received_ms\":%lld}", op->id, (long long)now_ms(op));
+    name_of(name, op, "pending", NULL);
+    op->pending = PENDING_WRITING;
+    cw_store_create(op->engine->store, op->loop, name, body, (size_t)n, on_pending_created, op);
+}
 
 static void on_marker_written(const cw_store_result_t *res, void *data)
 {
     sink_slot_t *slot = data;
     event_op_t *op = slot->op;
-    cw_sink_state_t *state = &op->states[slot->index];
     if (res->status != CW_STORE_OK && res->status != CW_STORE_EXISTS) {
         /* The sink has it but we could not record that: redrive will deliver again, and the sink's
          * Idempotency-Key lets it drop the repeat. */
@@ -223,22 +310,41 @@ static void on_marker_written(const cw_store_result_t *res, void *data)
                (cw_log_field_t[]){CW_LF_STR("event_id", op->id), CW_LF_STR("sink", op->sink_names[slot->index]),
                                   CW_LF_STR("store", cw_store_status_name(res->status)), CW_LF_STR("detail", res->detail)},
                4);
-        *state = CW_SINK_PENDING;
+        op->states[slot->index] = CW_SINK_PENDING;
     }
-    count_delivery(op->sink_names[slot->index], *state);
-    if (--op->outstanding == 0) {
-        finish(op);
-    }
+    --op->writes_running;
+    maybe_finish(op);
 }
 
-static void write_marker(event_op_t *op, size_t i, cw_sink_state_t state, const char *reason)
+static void write_marker(event_op_t *op, size_t i, const char *reason)
 {
     char name[NAME_MAX_LEN], body[256], at[40];
     cw_format_rfc3339(at, sizeof(at), now_ms(op));
-    op->states[i] = state;
-    name_of(name, op, state == CW_SINK_DELIVERED ? "sent" : "failed", op->sink_names[i]);
+    op->marked[i] = 1;
+    ++op->writes_running;
+    name_of(name, op, op->states[i] == CW_SINK_DELIVERED ? "sent" : "failed", op->sink_names[i]);
     int n = snprintf(body, sizeof(body), "{\"status\":%d,\"at\":\"%s\",\"reason\":\"%s\"}", op->slots[i].status, at, reason);
     cw_store_create(op->engine->store, op->loop, name, body, (size_t)n, on_marker_written, &op->slots[i]);
+}
+
+/* mark_delivered writes the sent/ marker of every delivered sink that has none yet. Returns how many. */
+static size_t mark_delivered(event_op_t *op)
+{
+    size_t n = 0;
+    for (size_t i = 0; i != op->num_sinks; ++i) {
+        if (op->states[i] == CW_SINK_DELIVERED && !op->marked[i]) {
+            write_marker(op, i, "delivered");
+            ++n;
+        }
+    }
+    return n;
+}
+
+static void on_grace_over(cw_timer_t *timer)
+{
+    event_op_t *op = timer->data;
+    /* Some sink is still slow: record the ones that answered, so a crash now repeats only the slow ones. */
+    mark_delivered(op);
 }
 
 static int is_permanent_refusal(int status)
@@ -252,50 +358,47 @@ static void on_delivered(const cw_http_response_t *res, void *data)
     event_op_t *op = slot->op;
     const char *sink = op->sink_names[slot->index];
     slot->status = res->status;
+    --op->deliveries_running;
     if (res->error == CW_HTTP_OK && res->status >= 200 && res->status < 300) {
-        write_marker(op, slot->index, CW_SINK_DELIVERED, "delivered");
-        return;
-    }
-    if (res->error == CW_HTTP_OK && is_permanent_refusal(res->status)) {
+        op->states[slot->index] = CW_SINK_DELIVERED;
+        if (op->resumed) {
+            write_marker(op, slot->index, "delivered"); /* redrive: no hurry, record each answer */
+        } else if (op->deliveries_running != 0 && !cw_timer_is_running(&op->grace)) {
+            op->grace.data = op;
+            cw_timer_start(op->loop, &op->grace, MARKER_GRACE_MS, on_grace_over);
+        }
+    } else if (res->error == CW_HTTP_OK && is_permanent_refusal(res->status)) {
         cw_log(CW_LOG_WARNING, NULL, 0, "sink refused the delivery: dead letter",
                (cw_log_field_t[]){CW_LF_STR("event_id", op->id), CW_LF_STR("sink", sink), CW_LF_INT("status", res->status)}, 3);
-        write_marker(op, slot->index, CW_SINK_FAILED, "refused");
-        return;
+        op->states[slot->index] = CW_SINK_FAILED;
+        write_marker(op, slot->index, "refused"); /* dead letters are listed from failed/ */
+    } else {
+        cw_log(CW_LOG_WARNING, NULL, 0, "delivery not done within the deadline: left to redrive",
+               (cw_log_field_t[]){CW_LF_STR("event_id", op->id), CW_LF_STR("sink", sink), CW_LF_INT("status", res->status),
+                                  CW_LF_STR("error", res->error_text), CW_LF_INT("attempts", res->attempts)},
+               5);
+        op->states[slot->index] = CW_SINK_PENDING;
     }
-    cw_log(CW_LOG_WARNING, NULL, 0, "delivery not done within the deadline: left to redrive",
-           (cw_log_field_t[]){CW_LF_STR("event_id", op->id), CW_LF_STR("sink", sink), CW_LF_INT("status", res->status),
-                              CW_LF_STR("error", res->error_text), CW_LF_INT("attempts", res->attempts)},
-           5);
-    op->states[slot->index] = CW_SINK_PENDING;
-    count_delivery(sink, CW_SINK_PENDING);
-    if (--op->outstanding == 0) {
-        finish(op);
-    }
+    maybe_finish(op);
 }
 
 static void deliver(event_op_t *op)
 {
     const cw_config_t *cfg = op->engine->cfg;
-    size_t todo[CW_EVENT_MAX_SINKS], num_todo = 0;
-    for (size_t i = 0; i != op->num_sinks; ++i) {
-        if (op->states[i] == CW_SINK_PENDING) {
-            todo[num_todo++] = i;
-        }
-    }
-    if (num_todo == 0) {
-        finish(op);
-        return;
-    }
-    op->outstanding = num_todo;
     uint64_t elapsed = cw_now_ms() - op->started_ms;
     uint64_t budget = cfg->delivery_deadline_ms > elapsed ? cfg->delivery_deadline_ms - elapsed : 0;
-    for (size_t k = 0; k != num_todo; ++k) {
-        size_t i = todo[k];
+    op->delivering = 1;
+    for (size_t i = 0; i != op->num_sinks; ++i) {
+        if (op->states[i] != CW_SINK_PENDING) {
+            continue;
+        }
+        op->attempted[i] = 1;
         const char *url = cw_event_sink_url(cfg, op->sink_names[i]);
         if (url == NULL) {
             /* The sink was configured when the event arrived and is not now: a dead letter, visible in --list-failed. */
             op->slots[i].status = 0;
-            write_marker(op, i, CW_SINK_FAILED, "sink no longer configured");
+            op->states[i] = CW_SINK_FAILED;
+            write_marker(op, i, "sink no longer configured");
             continue;
         }
         const char *body = strcmp(op->sink_names[i], "slack") == 0 && op->slack_json != NULL ? op->slack_json : op->payload_json;
@@ -316,41 +419,98 @@ static void deliver(event_op_t *op)
             .backoff_base_ms = 100,
             .backoff_max_ms = 2000,
         };
+        ++op->deliveries_running;
         cw_http_submit(op->engine->http, op->loop, &req, on_delivered, &op->slots[i]);
     }
+    op->delivering = 0;
+    maybe_finish(op);
+}
+
+static void on_cleanup_deleted(const cw_store_result_t *res, void *data)
+{
+    end(data);
+}
+
+/* cleanup runs after the answer of a completed event: the pending marker is now noise. */
+static void cleanup(event_op_t *op)
+{
+    op->cleanup_wait = 0;
+    if (op->pending == PENDING_WRITING) {
+        op->cleanup_wait = 1;
+        return;
+    }
+    if (op->pending == PENDING_OK || (op->pending == PENDING_NONE && op->resumed)) {
+        char name[NAME_MAX_LEN];
+        name_of(name, op, "pending", NULL);
+        cw_store_delete(op->engine->store, op->loop, name, on_cleanup_deleted, op);
+        return;
+    }
+    end(op);
 }
 
 static void on_pending_deleted(const cw_store_result_t *res, void *data)
 {
-    event_op_t *op = data;
-    complete(op, CW_EVENT_PROCESSED, "processed");
+    complete(data, CW_EVENT_PROCESSED, "processed");
 }
 
 static void on_done_written(const cw_store_result_t *res, void *data)
 {
     event_op_t *op = data;
     if (res->status != CW_STORE_OK && res->status != CW_STORE_EXISTS) {
-        /* Every sink is settled and marked; redrive (or, without a pending marker, the next
-         * duplicate after the lease) will write done/ and clear pending/. */
-        complete(op, CW_EVENT_PROCESSED, "processed; done marker left to redrive");
+        /* Record the deliveries one by one instead, so redrive (which finds the pending marker) does not
+         * repeat them; it writes done/ later. */
+        op->done_failed = 1;
+        finish(op);
         return;
     }
-    if (op->no_pending) {
-        complete(op, CW_EVENT_PROCESSED, "processed");
+    if (op->resume) {
+        /* Redrive: clear the marker, then report (the run's loop may end with its last report). */
+        char name[NAME_MAX_LEN];
+        name_of(name, op, "pending", NULL);
+        cw_store_delete(op->engine->store, op->loop, name, on_pending_deleted, op);
         return;
     }
-    char name[NAME_MAX_LEN];
-    name_of(name, op, "pending", NULL);
-    cw_store_delete(op->engine->store, op->loop, name, on_pending_deleted, op);
+    respond(op, CW_EVENT_PROCESSED, "processed");
+    cleanup(op);
 }
 
 static void finish(event_op_t *op)
 {
+    cw_timer_stop(&op->grace);
+    int any_pending = 0;
     for (size_t i = 0; i != op->num_sinks; ++i) {
-        if (op->states[i] == CW_SINK_PENDING) {
-            complete(op, CW_EVENT_ACCEPTED, "deliveries pending");
-            return;
+        any_pending |= op->states[i] == CW_SINK_PENDING;
+    }
+    if (any_pending || op->done_failed) {
+        /* Work is left (or done/ is missing): what was delivered must be on record, and the pending marker
+         * must exist before the answer, so that redrive finishes exactly the rest. */
+        if (mark_delivered(op) != 0) {
+            return; /* maybe_finish comes back here */
         }
+        switch (op->pending) {
+        case PENDING_NONE:
+            if (!op->resume) {
+                op->wait_pending = 1;
+                write_pending(op);
+                return;
+            }
+            break;
+        case PENDING_WRITING:
+            op->wait_pending = 1;
+            return;
+        case PENDING_FAILED:
+            complete(op, CW_EVENT_STORE_UNAVAILABLE, "pending marker not recorded");
+            return;
+        case PENDING_OK:
+            break;
+        }
+        any_pending = 0;
+        for (size_t i = 0; i != op->num_sinks; ++i) {
+            any_pending |= op->states[i] == CW_SINK_PENDING;
+        }
+        complete(op, any_pending ? CW_EVENT_ACCEPTED : CW_EVENT_PROCESSED,
+                 any_pending ? "deliveries pending" : "processed; done marker left to redrive");
+        return;
     }
     cw_buf_t b = CW_BUF_INIT;
     char at[40];
@@ -364,6 +524,20 @@ static void finish(event_op_t *op)
     name_of(name, op, "done", NULL);
     cw_store_create(op->engine->store, op->loop, name, b.base, b.len, on_done_written, op);
     cw_buf_free(&b);
+}
+
+/* own_fresh delivers an event this op has just recorded. */
+static void own_fresh(event_op_t *op)
+{
+    if (op->num_sinks == 0) {
+        /* Nothing to deliver: the record says so, and is the completion. */
+        complete(op, CW_EVENT_PROCESSED, "processed");
+        return;
+    }
+    /* The marker goes out beside the deliveries, not before them: until a 2xx nothing is acknowledged,
+     * and no 2xx leaves work without it (finish() waits for it). */
+    write_pending(op);
+    deliver(op);
 }
 
 /* ---- resumed ownership: read the sent/ and failed/ markers first ---- */
@@ -385,6 +559,7 @@ static void on_failed_marker_read(const cw_store_result_t *res, void *data)
     sink_slot_t *slot = data;
     if (res->status == CW_STORE_OK) {
         slot->op->states[slot->index] = CW_SINK_FAILED;
+        slot->op->marked[slot->index] = 1;
     } else if (res->status != CW_STORE_NOT_FOUND) {
         slot->op->markers_unreadable = 1;
     }
@@ -397,6 +572,7 @@ static void on_sent_marker_read(const cw_store_result_t *res, void *data)
     event_op_t *op = slot->op;
     if (res->status == CW_STORE_OK) {
         op->states[slot->index] = CW_SINK_DELIVERED;
+        op->marked[slot->index] = 1;
         marker_read_done(op);
         return;
     }
@@ -522,15 +698,34 @@ static void on_lease_created(const cw_store_result_t *res, void *data)
     }
 }
 
+static void on_in_progress_marked(const cw_store_result_t *res, void *data)
+{
+    event_op_t *op = data;
+    if (res->status != CW_STORE_OK && res->status != CW_STORE_EXISTS) {
+        complete(op, CW_EVENT_STORE_UNAVAILABLE, res->detail);
+        return;
+    }
+    complete(op, CW_EVENT_IN_PROGRESS, "lease running");
+}
+
 static void decide_lease(event_op_t *op)
 {
     int64_t now = now_ms(op);
     int64_t until = op->lease_n != 0 ? op->lease_until_ms : op->record_lease_until_ms;
-    if (now < until) {
+    if (now >= until) {
+        take_over(op);
+        return;
+    }
+    if (op->resume) {
         complete(op, CW_EVENT_IN_PROGRESS, "lease running");
         return;
     }
-    take_over(op);
+    /* A 2xx for an unfinished event needs its pending marker: the owner writes it beside its
+     * deliveries, but may have died before it landed. Create-only, so this costs nothing twice. */
+    char name[NAME_MAX_LEN], body[160];
+    int n = snprintf(body, sizeof(body), "{\"id\":\"%s\",\"received_ms\":%lld}", op->id, (long long)op->record_lease_until_ms - lease_ms(op, 0));
+    name_of(name, op, "pending", NULL);
+    cw_store_create(op->engine->store, op->loop, name, body, (size_t)n, on_in_progress_marked, op);
 }
 
 static void on_latest_lease_read(const cw_store_result_t *res, void *data)
@@ -546,6 +741,8 @@ static void on_latest_lease_read(const cw_store_result_t *res, void *data)
     cJSON_Delete(root);
     decide_lease(op);
 }
+
+static void list_leases(event_op_t *op);
 
 static void on_leases_listed(const cw_store_result_t *res, void *data)
 {
@@ -596,8 +793,7 @@ static void on_done_checked_inspect(const cw_store_result_t *res, void *data)
         complete(op, CW_EVENT_STORE_UNAVAILABLE, res->detail);
         return;
     }
-    snprintf(name, sizeof(name), "%sleases/%s/", op->engine->cfg->store_prefix, op->id);
-    cw_store_list(op->engine->store, op->loop, name, 100000, on_leases_listed, op);
+    list_leases(op);
 }
 
 static void inspect(event_op_t *op)
@@ -607,55 +803,86 @@ static void inspect(event_op_t *op)
     cw_store_get(op->engine->store, op->loop, name, on_done_checked_inspect, op);
 }
 
-static void on_record_read(const cw_store_result_t *res, void *data)
+/* list_leases finds the latest take-over of an event that is not done. */
+static void list_leases(event_op_t *op)
 {
-    event_op_t *op = data;
-    if (res->status != CW_STORE_OK) {
-        complete(op, CW_EVENT_STORE_UNAVAILABLE, res->status == CW_STORE_NOT_FOUND ? "record vanished" : res->detail);
+    char name[NAME_MAX_LEN];
+    snprintf(name, sizeof(name), "%sleases/%s/", op->engine->cfg->store_prefix, op->id);
+    cw_store_list(op->engine->store, op->loop, name, 100000, on_leases_listed, op);
+}
+
+/* ---- submit after "exists": the record and done/ in one round trip ---- */
+
+static void probe_joined(event_op_t *op)
+{
+    if (op->probe_record == CW_STORE_OK && op->probe_record_ok && strcmp(op->stored_claim, op->claim) == 0) {
+        /* Our create reported "exists" after it had in fact succeeded (a retried write): the event is ours. */
+        own_fresh(op);
         return;
     }
-    if (!parse_record(op, res->data, res->data_len)) {
+    if (op->probe_done == CW_STORE_OK) {
+        complete(op, CW_EVENT_DUPLICATE, "already processed");
+        return;
+    }
+    if (op->probe_done != CW_STORE_NOT_FOUND) {
+        complete(op, CW_EVENT_STORE_UNAVAILABLE, "could not read the done marker");
+        return;
+    }
+    if (op->probe_record != CW_STORE_OK) {
+        complete(op, CW_EVENT_STORE_UNAVAILABLE, op->probe_record == CW_STORE_NOT_FOUND ? "record vanished" : "record unreadable");
+        return;
+    }
+    if (!op->probe_record_ok) {
         cw_log(CW_LOG_ERROR, NULL, 0, "unreadable event record", (cw_log_field_t[]){CW_LF_STR("event_id", op->id)}, 1);
         complete(op, CW_EVENT_STORE_UNAVAILABLE, "unreadable event record");
         return;
     }
-    if (strcmp(op->stored_claim, op->claim) == 0) {
-        /* Our create reported "exists" after it had in fact succeeded (a retried write): the event is ours. */
-        own_resumed(op);
+    if (op->num_sinks == 0) {
+        complete(op, CW_EVENT_DUPLICATE, "already processed (nothing to deliver)");
         return;
     }
-    inspect(op);
+    list_leases(op);
 }
 
-/* ---- submit ---- */
+static void on_probe_record(const cw_store_result_t *res, void *data)
+{
+    event_op_t *op = data;
+    op->probe_record = res->status;
+    op->probe_record_ok = res->status == CW_STORE_OK && parse_record(op, res->data, res->data_len);
+    if (--op->probes_running == 0) {
+        probe_joined(op);
+    }
+}
+
+static void on_probe_done(const cw_store_result_t *res, void *data)
+{
+    event_op_t *op = data;
+    op->probe_done = res->status;
+    if (--op->probes_running == 0) {
+        probe_joined(op);
+    }
+}
 
 static void on_record_created(const cw_store_result_t *res, void *data)
 {
     event_op_t *op = data;
     char name[NAME_MAX_LEN];
     if (res->status == CW_STORE_OK) {
-        deliver(op);
+        own_fresh(op);
         return;
     }
-    if (res->status == CW_STORE_EXISTS) {
-        name_of(name, op, "events", NULL);
-        cw_store_get(op->engine->store, op->loop, name, on_record_read, op);
-        return;
-    }
-    complete(op, CW_EVENT_STORE_UNAVAILABLE, res->detail);
-}
-
-static void on_pending_created(const cw_store_result_t *res, void *data)
-{
-    event_op_t *op = data;
-    if (res->status != CW_STORE_OK && res->status != CW_STORE_EXISTS) {
+    if (res->status != CW_STORE_EXISTS) {
         complete(op, CW_EVENT_STORE_UNAVAILABLE, res->detail);
         return;
     }
-    char name[NAME_MAX_LEN];
+    op->probes_running = 2;
     name_of(name, op, "events", NULL);
-    cw_store_create(op->engine->store, op->loop, name, op->record_json, strlen(op->record_json), on_record_created, op);
+    cw_store_get(op->engine->store, op->loop, name, on_probe_record, op);
+    name_of(name, op, "done", NULL);
+    cw_store_get(op->engine->store, op->loop, name, on_probe_done, op);
 }
+
+/* ---- submit ---- */
 
 /* build_record asks the builder for the content and renders the events/<id> record. */
 static void build_record(event_op_t *op)
@@ -699,32 +926,6 @@ static void build_record(event_op_t *op)
     free(c.original_json);
 }
 
-static void on_done_checked_submit(const cw_store_result_t *res, void *data)
-{
-    event_op_t *op = data;
-    if (res->status == CW_STORE_OK) {
-        complete(op, CW_EVENT_DUPLICATE, "already processed");
-        return;
-    }
-    if (res->status != CW_STORE_NOT_FOUND) {
-        complete(op, CW_EVENT_STORE_UNAVAILABLE, res->detail);
-        return;
-    }
-    build_record(op);
-    if (op->num_sinks == 0) {
-        /* Nothing to deliver, so nothing for redrive to finish: a crash before done/ leaves a record
-         * that the next copy of the callback takes over once its lease ends. Two writes saved. */
-        op->no_pending = 1;
-        static const cw_store_result_t skipped = {.status = CW_STORE_OK, .detail = "no pending marker needed"};
-        on_pending_created(&skipped, op);
-        return;
-    }
-    char name[NAME_MAX_LEN], body[160];
-    int n = snprintf(body, sizeof(body), "{\"id\":\"%s\",\"received_ms\":%lld}", op->id, (long long)now_ms(op));
-    name_of(name, op, "pending", NULL);
-    cw_store_create(op->engine->store, op->loop, name, body, (size_t)n, on_pending_created, op);
-}
-
 static event_op_t *op_new(const cw_engine_t *engine, cw_loop_t *loop, const char *id, cw_event_cb cb, void *data)
 {
     pthread_once(&metrics_once, init_metrics);
@@ -749,10 +950,15 @@ void cw_event_submit(const cw_engine_t *engine, cw_loop_t *loop, const cw_event_
     snprintf(op->received_at, sizeof(op->received_at), "%s", ev->received_at);
     op->received_ms = ev->received_ms;
     op->record_lease_until_ms = ev->received_ms + lease_ms(op, 0);
+    op->released = ev->released;
+    op->release_data = ev->release_data;
+    /* The content is built before the store is asked anything: the create of the record is at once the
+     * claim and the duplicate check (one round trip for a new event instead of a read first). */
+    build_record(op);
 
     char name[NAME_MAX_LEN];
-    name_of(name, op, "done", NULL);
-    cw_store_get(engine->store, loop, name, on_done_checked_submit, op);
+    name_of(name, op, "events", NULL);
+    cw_store_create(engine->store, loop, name, op->record_json, strlen(op->record_json), on_record_created, op);
 }
 
 /* ---- resume ---- */
@@ -805,6 +1011,12 @@ static void on_resume_record_read(const cw_store_result_t *res, void *data)
         complete(op, CW_EVENT_STORE_UNAVAILABLE, "unreadable event record");
         return;
     }
+    if (op->num_sinks == 0) {
+        /* Nothing to deliver: the record was the completion; the marker is stale. */
+        name_of(name, op, "pending", NULL);
+        cw_store_delete(op->engine->store, op->loop, name, on_pending_cleared_after_done, op);
+        return;
+    }
     inspect(op);
 }
 
@@ -812,6 +1024,7 @@ void cw_event_resume(const cw_engine_t *engine, cw_loop_t *loop, const char *id,
 {
     event_op_t *op = op_new(engine, loop, id, cb, data);
     op->resume = 1;
+    op->pending = PENDING_OK; /* redrive found it */
     char name[NAME_MAX_LEN];
     name_of(name, op, "events", NULL);
     cw_store_get(engine->store, loop, name, on_resume_record_read, op);

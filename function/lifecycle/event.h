@@ -1,15 +1,26 @@
 /*
- * event.h: the event lifecycle on a conditional-write store (DESIGN.md
- * section 5), shared by the callback receiver and redrive.
+ * event.h: the event lifecycle on a conditional-write store (docs/design.md
+ * §7), shared by the callback receiver and redrive.
  *
- *   pending/<id>          create-only marker: redrive must finish this event
  *   events/<id>           create-only record: lead payloads, route, sinks,
- *                         received_at, lease_until, a random 128-bit claim
+ *                         received_at, lease_until, a random 128-bit claim. Its
+ *                         create is the claim and the duplicate check at once;
+ *                         an event with no sinks is complete when it exists
+ *   pending/<id>          create-only marker: redrive must finish this event;
+ *                         written beside the deliveries, always before a 2xx that
+ *                         leaves work (202), deleted after done/
  *   leases/<id>/<n>       create-only take-over of an expired lease; lease n
  *                         lasts LEASE_S * 2^n (capped), which is also redrive's backoff
- *   sent/<id>/<sink>      create-only: the sink acknowledged the delivery
+ *   sent/<id>/<sink>      create-only: the sink acknowledged the delivery; written
+ *                         only when the event does not complete at once (202, a
+ *                         slow sibling sink, redrive, done/ unwritable)
  *   failed/<id>/<sink>    create-only dead letter: the sink refused it for good
- *   done/<id>             every sink settled; then pending/<id> is deleted
+ *   done/<id>             every sink settled, with each sink's result; then
+ *                         pending/<id> is deleted (after the answer)
+ *
+ * A new routed event costs two store round trips before its answer (the record;
+ * done/, with pending/ written beside the deliveries), a new sinkless one one,
+ * a duplicate at most two (the refused create; the record and done/ read together).
  *
  * Every write is create-only and every step is idempotent, so a crash at any
  * point leaves either nothing acknowledged or a pending marker that redrive
@@ -64,6 +75,9 @@ typedef struct st_cw_event_outcome_t {
 } cw_event_outcome_t;
 
 typedef void (*cw_event_cb)(const cw_event_outcome_t *outcome, void *data);
+/* cw_event_release_fn runs once when the lifecycle has no more work for an event
+ * (after its cw_event_cb, which may come earlier: clean-up follows the answer). */
+typedef void (*cw_event_release_fn)(void *data);
 
 /* cw_event_content_t is what an event records and delivers; the builder below
  * fills it (the strings are malloc'd and the engine takes them). */
@@ -76,8 +90,8 @@ typedef struct st_cw_event_content_t {
     char *original_json;                        /* the object as received */
 } cw_event_content_t;
 
-/* cw_event_build_fn fills |out|; runs at most once, on the loop's thread, and only
- * once the event is known not to be a duplicate (so duplicates cost no payloads). */
+/* cw_event_build_fn fills |out|; runs once, on the loop's thread, inside
+ * cw_event_submit (the record is the first thing written). */
 typedef void (*cw_event_build_fn)(void *build_data, const char *received_at, cw_event_content_t *out);
 
 /* cw_event_new_t is a freshly received callback, ready to record. */
@@ -87,12 +101,15 @@ typedef struct st_cw_event_new_t {
     int64_t received_ms;
     cw_event_build_fn build; /* never NULL */
     void *build_data;
+    cw_event_release_fn released; /* may be NULL */
+    void *release_data;
 } cw_event_new_t;
 
-/* cw_event_submit runs the lifecycle of a new callback: duplicate check, the
- * content (ev->build), pending marker, create-only record (or take-over of an
- * expired one), the deliveries within DELIVERY_DEADLINE_MS, the markers. |cb|
- * runs once on |loop|'s thread, after ev->build if that ran. Copies |ev|. */
+/* cw_event_submit runs the lifecycle of a new callback: the content (ev->build),
+ * the create-only record (a refused create means a duplicate, an event in
+ * progress, or one to take over), the deliveries within DELIVERY_DEADLINE_MS
+ * beside the pending marker, done/. |cb| runs once on |loop|'s thread with the
+ * answer; ev->released runs after it, once clean-up is over. Copies |ev|. */
 void cw_event_submit(const cw_engine_t *engine, cw_loop_t *loop, const cw_event_new_t *ev, cw_event_cb cb, void *data);
 
 /* cw_event_resume finishes event |id| for redrive: clears stale markers, skips

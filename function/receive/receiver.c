@@ -212,6 +212,12 @@ static void respond_outcome(callback_t *cb, const cw_event_outcome_t *o)
     cw_buf_free(&b);
 }
 
+/* on_event_released ends the worker hold taken for the event's lifecycle (clean-up after the answer). */
+static void on_event_released(void *data)
+{
+    cw_worker_release(data);
+}
+
 static void on_event_done(const cw_event_outcome_t *o, void *data)
 {
     callback_t *cb = data;
@@ -236,6 +242,8 @@ static void build_content(void *data, const char *received_at, cw_event_content_
     }
     out->payload_json = cw_sink_payload(&cb->lead, cb->id, cb->route, received_at, &len);
     out->slack_json = (cb->sinks & CW_SINK_BIT(CW_SINK_SLACK)) != 0 ? cw_slack_payload(&cb->lead, cb->id, &len) : NULL;
+    /* The parsed trees are bigger than the body they came from: gone as soon as the content is built. */
+    cw_lead_free(&cb->lead);
     /* The raw bytes are a JSON object (the parse said so): record them as received, no re-serialising. */
     out->original_json = cb->raw_body;
     cb->raw_body = NULL;
@@ -320,9 +328,15 @@ int cw_receiver_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
     char received_at[40];
     int64_t received_ms = cw_wall_ms();
     cw_format_rfc3339(received_at, sizeof(received_at), received_ms);
-    cw_event_new_t ev = {
-        .id = cb->id, .received_at = received_at, .received_ms = received_ms, .build = build_content, .build_data = cb};
+    cw_event_new_t ev = {.id = cb->id,
+                         .received_at = received_at,
+                         .received_ms = received_ms,
+                         .build = build_content,
+                         .build_data = cb,
+                         .released = on_event_released,
+                         .release_data = worker};
     cw_async_begin(&cb->async, req);
+    cw_worker_hold(worker);
     cw_event_submit(&rx->engine, &worker->loop, &ev, on_event_done, cb);
     return 0;
 }

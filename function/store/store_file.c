@@ -1,6 +1,6 @@
 /*
- * store_file.c: the embedded store backend, a local directory (DESIGN.md
- * section 5). Object "a/b/c" is the file <root>/a/b/c.
+ * store_file.c: the embedded store backend, a local directory (docs/design.md
+ * §10). Object "a/b/c" is the file <root>/a/b/c.
  *
  * A create writes a temp file under <root>/.tmp, fsyncs it and link()s it to
  * its final name: link() fails with EEXIST when the name exists, so exactly one
@@ -231,6 +231,12 @@ static void do_create(file_store_t *fs, file_op_t *op)
 
     if (is_reserved(op->name)) {
         set_status(op, CW_STORE_DENIED, "file store: the name %s is reserved", op->name);
+        goto Exit;
+    }
+    /* A name that exists already needs no temp file, write or fsync to be refused (the claim of a
+     * duplicate callback is a create). link() below stays the authority for names that appear meanwhile. */
+    if (faccessat(fs->root_fd, op->name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+        set_status(op, CW_STORE_EXISTS, "file store: %s exists", op->name);
         goto Exit;
     }
     if ((fd = create_temp(fs->root_fd, tmp, "")) < 0) {
