@@ -43,6 +43,7 @@ static const char usage_text[] =
     "  GET|POST|DELETE /_harness/store  faults {\"fail_rate\",\"ambiguous_rate\",\"latency_ms\",\n"
     "                                   \"latency_spike_rate\",\"latency_spike_ms\",\"down\"}\n"
     "  GET  /_harness/store/stats, /_harness/store/objects?bucket=B[&prefix=P&summary=1]\n"
+    "  GET|DELETE /_harness/store/log    every store request (arrival, delay, method, status, name)\n"
     "  GET  /_harness/metadata/stats\n"
     "\n"
     "options:\n"

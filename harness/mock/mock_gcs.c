@@ -26,17 +26,32 @@
  * "latency_spike_rate","latency_spike_ms","down"} (fields optional, merged);
  * GET shows it; DELETE restores the command line's values.
  * GET /_harness/store/stats: counters. GET /_harness/store/objects?bucket=&prefix=
- * lists objects as JSON (summary=1: the count only).
+ * lists objects as JSON (summary=1: the count only). GET /_harness/store/log: every
+ * request since the last reset (arrival time, injected delay, method, status, name),
+ * for counting round trips and writes; DELETE /_harness/store/log clears it.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cjson/cJSON.h>
+#include "cw/json.h"
 #include "cw/log.h"
 #include "mock.h"
 #include "mock_objmap.h"
 
 #define MAX_OBJECT_NAME 1024
 #define MAX_LIST_KEYS 1000
+#define MAX_LOG_ENTRIES 4096 /* the request log keeps the first ones; DELETE /_harness/store/log starts it again */
+#define LOG_NAME_LEN 120
+
+/* log_entry_t is one request as the emulator saw it: what a test counts round trips and writes from. */
+typedef struct st_log_entry_t {
+    int64_t at_us;     /* wall clock at arrival */
+    uint64_t delay_ms; /* injected latency before the answer */
+    int op;
+    int status;
+    char name[LOG_NAME_LEN]; /* bucket/object, truncated */
+} log_entry_t;
 
 enum { OP_GET, OP_HEAD, OP_PUT, OP_DELETE, OP_LIST, OP_OTHER, NUM_OPS };
 static const char *const op_names[NUM_OPS] = {"GET", "HEAD", "PUT", "DELETE", "LIST", "other"};
@@ -48,7 +63,12 @@ struct st_cw_mock_gcs_t {
     uint64_t by_op[NUM_OPS];
     uint64_t num_down, num_failed, num_ambiguous, num_spikes;
     uint64_t num_writes, num_deletes, num_precondition_failed, num_not_found, num_unauthorized, num_bad;
+    log_entry_t *log; /* MAX_LOG_ENTRIES, allocated at first use */
+    size_t log_len;
+    uint64_t log_dropped;
 };
+
+static void log_request(cw_mock_gcs_t *gcs, int op, int status, uint64_t delay_ms, const char *key, size_t key_len);
 
 cw_mock_gcs_t *cw_mock_gcs_new(cw_mock_t *mock)
 {
@@ -65,6 +85,7 @@ void cw_mock_gcs_free(cw_mock_gcs_t *gcs)
         return;
     }
     cw_mock_objmap_free(gcs->objects);
+    free(gcs->log);
     free(gcs);
 }
 
@@ -75,7 +96,8 @@ void cw_mock_gcs_reset(cw_mock_t *mock, int drop_objects)
         cw_mock_objmap_clear(gcs->objects);
     }
     cw_mock_objmap_t *objects = gcs->objects;
-    *gcs = (cw_mock_gcs_t){.objects = objects, .faults = mock->config.store};
+    log_entry_t *log = gcs->log;
+    *gcs = (cw_mock_gcs_t){.objects = objects, .faults = mock->config.store, .log = log};
 }
 
 static void xml_error(cw_mock_reply_t *reply, int status, const char *code, const char *message, const char *details,
@@ -429,10 +451,66 @@ void cw_mock_gcs_handle(cw_mock_req_t *mreq)
         cw_buf_reset(&reply.headers);
         xml_error(&reply, 503, "ServiceUnavailable", "Backend error after commit (injected ambiguous success).", NULL, 0);
     }
+    log_request(gcs, op, reply.status, delay_ms, key.base, key.len);
     pthread_mutex_unlock(&mock->lock);
 
     cw_buf_free(&key);
     cw_mock_reply_send(req, &reply, delay_ms);
+}
+
+/* log_request appends one entry to the request log; under mock->lock. */
+static void log_request(cw_mock_gcs_t *gcs, int op, int status, uint64_t delay_ms, const char *key, size_t key_len)
+{
+    if (gcs->log_len == MAX_LOG_ENTRIES) {
+        ++gcs->log_dropped;
+        return;
+    }
+    if (gcs->log == NULL) {
+        gcs->log = cw_calloc(MAX_LOG_ENTRIES, sizeof(*gcs->log));
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    log_entry_t *e = &gcs->log[gcs->log_len++];
+    e->at_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    e->delay_ms = delay_ms;
+    e->op = op;
+    e->status = status;
+    size_t n = key_len < sizeof(e->name) - 1 ? key_len : sizeof(e->name) - 1;
+    memcpy(e->name, key != NULL ? key : "", n);
+    e->name[n] = '\0';
+}
+
+/* serve_log answers GET /_harness/store/log (every request since the last reset, in arrival order) and
+ * DELETE /_harness/store/log (start again). */
+static void serve_log(cw_mock_t *mock, h2o_req_t *req)
+{
+    cw_mock_gcs_t *gcs = mock->gcs;
+    cw_buf_t b = CW_BUF_INIT;
+    if (cw_mock_method_is(req, "DELETE")) {
+        pthread_mutex_lock(&mock->lock);
+        gcs->log_len = 0;
+        gcs->log_dropped = 0;
+        pthread_mutex_unlock(&mock->lock);
+        cw_mock_reply_json(req, 200, H2O_STRLIT("{\"status\":\"cleared\"}"));
+        return;
+    }
+    if (!cw_mock_method_is(req, "GET")) {
+        cw_mock_reply_json(req, 405, H2O_STRLIT("{\"error\":\"use GET or DELETE\"}"));
+        return;
+    }
+    cw_buf_appends(&b, "{\"entries\":[");
+    pthread_mutex_lock(&mock->lock);
+    for (size_t i = 0; i != gcs->log_len; ++i) {
+        const log_entry_t *e = &gcs->log[i];
+        cw_buf_appendf(&b, "%s{\"op\":\"%s\",\"status\":%d,\"at_us\":%lld,\"delay_ms\":%llu,\"name\":", i == 0 ? "" : ",",
+                       op_names[e->op], e->status, (long long)e->at_us, (unsigned long long)e->delay_ms);
+        cw_json_quote(&b, e->name, strlen(e->name));
+        cw_buf_appends(&b, "}");
+    }
+    cw_buf_appendf(&b, "],\"dropped\":%llu}", (unsigned long long)gcs->log_dropped);
+    pthread_mutex_unlock(&mock->lock);
+    cw_mock_reply_json(req, 200, b.base, b.len);
+    cw_buf_free(&b);
 }
 
 static void faults_json(cw_buf_t *b, const cw_mock_store_faults_t *f)
@@ -567,6 +645,10 @@ int cw_mock_gcs_harness(cw_mock_req_t *mreq)
     }
     if (h2o_memis(mreq->path, mreq->path_len, H2O_STRLIT("/objects"))) {
         serve_objects(mreq);
+        return 0;
+    }
+    if (h2o_memis(mreq->path, mreq->path_len, H2O_STRLIT("/log"))) {
+        serve_log(mock, req);
         return 0;
     }
     if (mreq->path_len != 0) {
