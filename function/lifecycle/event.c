@@ -77,17 +77,17 @@ struct st_event_op_t {
     unsigned lease_n;
     int64_t lease_until_ms;
     int64_t record_lease_until_ms;
-    size_t outstanding;          /* marker reads of a take-over */
-    size_t deliveries_running;   /* sink requests in flight */
-    size_t writes_running;       /* sent/ and failed/ marker writes in flight */
-    int delivering;              /* inside deliver(): completions wait for it to return */
+    size_t outstanding;        /* marker reads of a take-over */
+    size_t deliveries_running; /* sink requests in flight */
+    size_t writes_running;     /* sent/ and failed/ marker writes in flight */
+    int delivering;            /* inside deliver(): completions wait for it to return */
     int markers_unreadable;
     int marked[CW_EVENT_MAX_SINKS];    /* a sent/ or failed/ write was made for the sink */
     int attempted[CW_EVENT_MAX_SINKS]; /* this op delivered to the sink (counted in /metrics) */
     pending_state_t pending;
-    int wait_pending;  /* finish() waits for the pending create */
-    int cleanup_wait;  /* the answer is out; delete pending/ once its create completes */
-    int done_failed;   /* done/ could not be written: fall back to markers */
+    int wait_pending; /* finish() waits for the pending create */
+    int cleanup_wait; /* the answer is out; delete pending/ once its create completes */
+    int done_failed;  /* done/ could not be written: fall back to markers */
     int responded;
     cw_timer_t grace;
     size_t probes_running; /* submit after "exists": the record and done/ read together */
@@ -723,7 +723,8 @@ static void decide_lease(event_op_t *op)
     /* A 2xx for an unfinished event needs its pending marker: the owner writes it beside its
      * deliveries, but may have died before it landed. Create-only, so this costs nothing twice. */
     char name[NAME_MAX_LEN], body[160];
-    int n = snprintf(body, sizeof(body), "{\"id\":\"%s\",\"received_ms\":%lld}", op->id, (long long)op->record_lease_until_ms - lease_ms(op, 0));
+    int n = snprintf(body, sizeof(body), "{\"id\":\"%s\",\"received_ms\":%lld}", op->id,
+                     (long long)op->record_lease_until_ms - lease_ms(op, 0));
     name_of(name, op, "pending", NULL);
     cw_store_create(op->engine->store, op->loop, name, body, (size_t)n, on_in_progress_marked, op);
 }
