@@ -1,6 +1,6 @@
 /*
  * send.c: `clay-function send`, rows from a file into Clay table webhooks
- * (DESIGN.md section 7), resumable.
+ * (docs/design.md §13), resumable.
  *
  * The whole input is read and checked first: bad records and rows over 100 KB
  * go to the dead-letter file before anything is sent. Then one event loop
