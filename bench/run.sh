@@ -461,7 +461,36 @@ table() {
         for n in "${NOTES[@]}"; do echo "- note: $n"; done
     fi
 }
+# Issue 16: peak RSS under the floods of tests/e2e/refuse_flood.sh (one run; its checks go to the log).
+# BENCH_FLOOD=0 skips it.
+FLOOD_RSS=()
+if [ "${BENCH_FLOOD:-1}" = 1 ]; then
+    log "floods (tests/e2e/refuse_flood.sh)"
+    flood_out=$(CLAY_FUNCTION="$BUILD/clay-function" CLAY_HARNESS="$BUILD/clay-harness" CW_SOURCE_DIR="$here" \
+        bash "$here/tests/e2e/refuse_flood.sh" 2>&1) || log "refuse_flood.sh reported failures"
+    printf '%s\n' "$flood_out" >&2
+    while read -r _ name kib; do FLOOD_RSS+=("$name:$kib"); done < <(grep '^flood-rss ' <<<"$flood_out")
+fi
+flood_rows() {
+    local e name kib what
+    for e in "${FLOOD_RSS[@]:-}"; do
+        [ -n "$e" ] || continue
+        name=${e%%:*} kib=${e#*:}
+        case $name in
+        h1-unauthenticated) what="400 HTTP/1.1 conns × 512 KiB of 1 MiB, no credentials (401 from the headers)" ;;
+        h1-signature) what="400 HTTP/1.1 conns × 512 KiB of 1 MiB, X-Clay-Signature (MAX_RECEIVING_BYTES pauses)" ;;
+        h2c-signature) what="h2c, 8 conns × 100 streams × 512 KiB, X-Clay-Signature" ;;
+        *) what=$name ;;
+        esac
+        echo "| RSS peak under flood: $what, MiB | | | $(mib "$kib") | | | < 128 MiB: $(verdict "$(awk -v k="$kib" 'BEGIN {print k / 1024}')" "<" 128) |"
+    done
+}
 TABLE=$(table)
+FLOOD_TABLE=$(flood_rows)
+if [ -n "$FLOOD_TABLE" ]; then
+    # The flood rows go right after the normal-load RSS rows.
+    TABLE=$(FLOOD_TABLE="$FLOOD_TABLE" awk '{print} /^\| RSS peak under 256 conns/ {print ENVIRON["FLOOD_TABLE"]}' <<<"$TABLE")
+fi
 echo "$TABLE"
 
 if [ "$WRITE" = 1 ]; then

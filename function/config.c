@@ -18,6 +18,9 @@ static const var_doc_t vars[] = {
     {"BIND_ADDRESS", "0.0.0.0", "IPv4 address to bind"},
     {"WORKERS", "CPUs available", "event-loop threads"},
     {"MAX_BODY_BYTES", "1048576", "largest accepted request body; a larger one is refused with 413"},
+    {"MAX_RECEIVING_BYTES", "67108864",
+     "budget of request bodies buffered before a handler runs, all connections; past it reading pauses (backpressure)"},
+    {"H2C", "0", "1 also serves HTTP/2 cleartext (prior knowledge and Upgrade: h2c), e.g. for Cloud Run's --use-http2"},
     {"REQUEST_TIMEOUT_MS", "10000", "deadline for a request's headers and body, and keep-alive idle time"},
     {"SHUTDOWN_TIMEOUT_MS", "7500", "after SIGTERM, how long in-flight work may take before exit"},
     {"CLAY_WEBHOOK_SECRET", "(required)", "comma-separated secrets; several allow rotation; whsec_ secrets for Standard Webhooks"},
@@ -89,6 +92,13 @@ int cw_config_load(cw_config_t *cfg, char *err, size_t err_size)
     }
     cw_env_u64(&env, "REQUEST_TIMEOUT_MS", 10000, 100, 3600000, &cfg->request_timeout_ms);
     cw_env_u64(&env, "SHUTDOWN_TIMEOUT_MS", 7500, 0, 60000, &cfg->shutdown_timeout_ms);
+    if (cw_env_u64(&env, "MAX_RECEIVING_BYTES", 64 * 1048576, 1048576, (uint64_t)16 * 1024 * 1048576, &v) == 0) {
+        cfg->max_receiving_bytes = (size_t)v;
+    }
+    if (!env.failed && cfg->max_receiving_bytes < cfg->max_body_bytes) {
+        cw_env_fail(&env, "MAX_RECEIVING_BYTES", "must be at least MAX_BODY_BYTES (%zu)", cfg->max_body_bytes);
+    }
+    cw_env_bool(&env, "H2C", 0, &cfg->h2c);
 
     cfg->webhook_secrets = cw_env_str("CLAY_WEBHOOK_SECRET", NULL);
     cfg->auth_schemes = cw_env_str("AUTH_SCHEMES", "all");

@@ -15,6 +15,8 @@ typedef struct st_cw_config_t {
     uint16_t port;
     size_t workers; /* 0: CPUs available */
     size_t max_body_bytes;
+    size_t max_receiving_bytes; /* budget of bodies buffered before handlers run (issue 16) */
+    int h2c;                    /* 1: HTTP/2 cleartext (prior knowledge and Upgrade) besides HTTP/1.1 */
     uint64_t request_timeout_ms;
     uint64_t shutdown_timeout_ms;
     /* authentication */

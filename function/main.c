@@ -70,6 +70,13 @@ static int on_not_found(cw_worker_t *worker, h2o_req_t *req, void *data)
     return 0;
 }
 
+/* on_not_found_headers refuses a body sent to no endpoint before reading it. */
+static int on_not_found_headers(cw_worker_t *worker, h2o_req_t *req, void *data)
+{
+    cw_req_refuse(req, 404, "not_found", "no such endpoint", NULL, NULL);
+    return -1;
+}
+
 static int serve(void)
 {
     static cw_app_t app;
@@ -118,6 +125,8 @@ static int serve(void)
         .port = app.cfg.port,
         .num_workers = app.cfg.workers,
         .max_body_bytes = app.cfg.max_body_bytes,
+        .max_receiving_bytes = app.cfg.max_receiving_bytes,
+        .no_h2c = !app.cfg.h2c,
         .request_timeout_ms = app.cfg.request_timeout_ms,
         .shutdown_timeout_ms = app.cfg.shutdown_timeout_ms,
         .handle_signals = 1,
@@ -127,14 +136,14 @@ static int serve(void)
     cw_server_route(server, "/healthz", on_healthz, &app);
     cw_server_route(server, "/readyz", on_readyz, &app);
     cw_server_route(server, "/metrics", on_metrics, &app);
-    cw_server_route(server, "/api/clay/enriched", cw_receiver_handle, app.receiver);
+    cw_server_route_ex(server, "/api/clay/enriched", cw_receiver_handle, cw_receiver_check_headers, app.receiver);
     cw_server_route(server, "/internal/redrive", cw_redrive_handle, (void *)cw_receiver_engine(app.receiver));
     if (app.relay != NULL) {
         cw_server_route(server, "/api/clay/rows", cw_relay_handle, app.relay);
     } else {
         cw_server_route(server, "/api/clay/rows", on_relay_off, &app);
     }
-    cw_server_route(server, "/", on_not_found, &app);
+    cw_server_route_ex(server, "/", on_not_found, on_not_found_headers, &app);
     if (cw_server_listen(server) != 0) {
         goto Exit;
     }

@@ -26,13 +26,24 @@
 #include <openssl/sha.h>
 #include "cw/env.h"
 #include "cw/log.h"
+#include "cw/metrics.h"
 #include "cw/server.h"
 #include "cw/util.h"
 
 struct st_cw_route_t {
     h2o_handler_t super;
     cw_handler_fn fn;
+    cw_headers_fn on_headers; /* may be NULL */
     void *data;
+};
+
+/* A body being received: req->cw_body.data, in req->pool (see the h2o hooks patch in scripts/deps.sh). */
+struct st_receiving_t {
+    cw_worker_t *worker;
+    h2o_req_t *req;
+    h2o_linklist_t paused; /* in the worker's paused list while reading is paused */
+    int refused_status;    /* 0, or the answer cw_req_refuse recorded */
+    char *refused_code, *refused_detail, *refused_header_name, *refused_header_value; /* in req->pool; may be NULL */
 };
 
 struct st_cw_worker_private_t {
@@ -44,6 +55,8 @@ struct st_cw_worker_private_t {
     cw_loop_msg_t stop_msg;
     pthread_mutex_t queue_mutex; /* guards queue_closed against a late stop message */
     int queue_closed;
+    h2o_linklist_t paused;   /* struct st_receiving_t whose body reading waits for budget, oldest first */
+    cw_timer_t resume_timer; /* runs while |paused| is not empty */
 };
 
 struct st_cw_server_t {
@@ -56,8 +69,33 @@ struct st_cw_server_t {
     cw_worker_t *workers;
     size_t num_workers;
     atomic_int stop_requested;
-    int joined; /* every worker thread has ended: their state may be freed */
+    int joined;                   /* every worker thread has ended: their state may be freed */
+    atomic_llong receiving_bytes; /* body bytes buffered before handlers run, every worker */
 };
+
+/* Metrics of the receiving budget (process-wide, as the registry). */
+static cw_gauge_t *receiving_gauge;
+static cw_counter_t *paused_counter, *refused_counters[6];
+static const int refused_statuses[6] = {401, 404, 405, 413, 415, 0};
+static pthread_once_t receiving_metrics_once = PTHREAD_ONCE_INIT;
+
+static void init_receiving_metrics(void)
+{
+    receiving_gauge = cw_metrics_gauge("clay_receiving_bytes",
+                                       "Request body bytes buffered before a handler runs (budget MAX_RECEIVING_BYTES)", "");
+    paused_counter = cw_metrics_counter("clay_receiving_paused_total",
+                                        "Times reading a request body paused because the receiving budget was spent", "");
+    for (size_t i = 0; i != CW_ARRAY_SIZE(refused_statuses); ++i) {
+        char labels[32];
+        if (refused_statuses[i] != 0) {
+            snprintf(labels, sizeof(labels), "status=\"%d\"", refused_statuses[i]);
+        } else {
+            snprintf(labels, sizeof(labels), "status=\"other\"");
+        }
+        refused_counters[i] =
+            cw_metrics_counter("clay_refused_before_body_total", "Requests answered from their headers, body never read", labels);
+    }
+}
 
 /* The anchor lives in req->pool; its dispose callback runs when the request's
  * memory is released (response done or client gone). */
@@ -82,12 +120,135 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     struct st_request_anchor_t *anchor = h2o_mem_alloc_shared(&req->pool, sizeof(*anchor), on_request_disposed);
     anchor->worker = worker;
     ++worker->num_requests;
+    struct st_receiving_t *rcv = req->cw_body.data;
+    if (rcv != NULL && rcv->refused_status != 0) {
+        if (rcv->refused_header_name != NULL) {
+            cw_add_header(req, rcv->refused_header_name, rcv->refused_header_value);
+        }
+        cw_respond_error(req, rcv->refused_status, rcv->refused_code, rcv->refused_detail);
+        return 0;
+    }
     /* HTTP/2 does not enforce max_request_entity_size with a 413 (it refuses the stream); check here too. */
     if (req->entity.base != NULL && req->entity.len > worker->server->opts.max_body_bytes) {
         cw_respond_error(req, 413, "too_large", "the request body exceeds MAX_BODY_BYTES");
         return 0;
     }
     return route->fn(worker, req, route->data);
+}
+
+/* How much budget one resumed body is assumed to take before it can be paused again: one socket read (the patch
+ * caps reads at 64 KiB per event). */
+#define RESUME_STEP (64 * 1024)
+#define RESUME_POLL_MS 10
+
+static void on_resume_timer(cw_timer_t *timer)
+{
+    struct st_cw_worker_private_t *priv = H2O_STRUCT_FROM_MEMBER(struct st_cw_worker_private_t, resume_timer, timer);
+    if (h2o_linklist_is_empty(&priv->paused)) {
+        return;
+    }
+    struct st_receiving_t *first = H2O_STRUCT_FROM_MEMBER(struct st_receiving_t, paused, priv->paused.next);
+    cw_worker_t *worker = first->worker;
+    cw_server_t *server = worker->server;
+    long long room = (long long)server->opts.max_receiving_bytes - atomic_load(&server->receiving_bytes);
+    /* Oldest first, and only as many as the room can take one read each: resuming all would overshoot. */
+    while (room > 0 && !h2o_linklist_is_empty(&priv->paused)) {
+        struct st_receiving_t *rcv = H2O_STRUCT_FROM_MEMBER(struct st_receiving_t, paused, priv->paused.next);
+        h2o_linklist_unlink(&rcv->paused);
+        room -= RESUME_STEP;
+        if (rcv->req->cw_body.resume != NULL) {
+            rcv->req->cw_body.resume(rcv->req);
+        }
+    }
+    if (!h2o_linklist_is_empty(&priv->paused)) {
+        cw_timer_start(&worker->loop, &priv->resume_timer, RESUME_POLL_MS, on_resume_timer);
+    }
+}
+
+static void refuse_with(struct st_receiving_t *rcv, int status, const char *code, const char *detail, const char *header_name,
+                        const char *header_value)
+{
+    h2o_mem_pool_t *pool = &rcv->req->pool;
+    rcv->refused_status = status;
+    rcv->refused_code = h2o_strdup(pool, code, SIZE_MAX).base;
+    rcv->refused_detail = detail != NULL ? h2o_strdup(pool, detail, SIZE_MAX).base : NULL;
+    rcv->refused_header_name = header_name != NULL ? h2o_strdup(pool, header_name, SIZE_MAX).base : NULL;
+    rcv->refused_header_value = header_name != NULL ? h2o_strdup(pool, header_value, SIZE_MAX).base : NULL;
+}
+
+void cw_req_refuse(h2o_req_t *req, int status, const char *code, const char *detail, const char *header_name,
+                   const char *header_value)
+{
+    struct st_receiving_t *rcv = req->cw_body.data;
+    if (rcv != NULL) {
+        refuse_with(rcv, status, code, detail, header_name, header_value);
+    }
+}
+
+/* on_req_headers (the h2o hook) runs before a body is read: unknown path 404, declared size 413, then the route's check. */
+static int on_req_headers(h2o_req_t *req, size_t content_length)
+{
+    cw_worker_t *worker = cw_worker_of(req);
+    struct st_receiving_t *rcv = h2o_mem_alloc_pool(&req->pool, sizeof(*rcv));
+    *rcv = (struct st_receiving_t){.worker = worker, .req = req};
+    req->cw_body.data = rcv;
+
+    if (content_length != SIZE_MAX && content_length > worker->server->opts.max_body_bytes) {
+        refuse_with(rcv, 413, "too_large", "the request body exceeds MAX_BODY_BYTES", NULL, NULL);
+    } else if (req->pathconf == NULL || req->pathconf->handlers.size == 0) {
+        refuse_with(rcv, 404, "not_found", NULL, NULL, NULL);
+    } else if (req->pathconf->handlers.entries[0]->on_req == on_req) {
+        struct st_cw_route_t *route = (struct st_cw_route_t *)req->pathconf->handlers.entries[0];
+        if (route->on_headers != NULL && route->on_headers(worker, req, route->data) != 0 && rcv->refused_status == 0) {
+            refuse_with(rcv, 400, "bad_request", NULL, NULL, NULL); /* a check that refused without saying why */
+        }
+    }
+    if (rcv->refused_status == 0) {
+        return 0;
+    }
+    size_t i = 0;
+    while (refused_statuses[i] != 0 && refused_statuses[i] != rcv->refused_status) {
+        ++i;
+    }
+    cw_counter_inc(refused_counters[i]);
+    return -1;
+}
+
+/* on_req_body_bytes (the h2o hook) keeps the receiving budget: every buffered byte is counted until its request is
+ * handed to a handler or dropped; past the budget the body's reading pauses until the resume timer finds room. */
+static int on_req_body_bytes(h2o_req_t *req, ssize_t delta)
+{
+    cw_worker_t *worker = cw_worker_of(req);
+    cw_server_t *server = worker->server;
+    struct st_receiving_t *rcv = req->cw_body.data;
+    long long now = atomic_fetch_add(&server->receiving_bytes, (long long)delta) + delta;
+    cw_gauge_add(receiving_gauge, delta);
+    if (delta < 0) {
+        if (rcv != NULL && h2o_linklist_is_linked(&rcv->paused)) {
+            h2o_linklist_unlink(&rcv->paused);
+        }
+        return 0;
+    }
+    /* On HTTP/1.1 a body's first 64 KiB never waits: a callback of a few KiB completes in its first reads whatever the
+     * attackers hold, and the bound already allows one 64 KiB read per connection (not so for h2c streams). */
+    if (now <= (long long)server->opts.max_receiving_bytes || rcv == NULL ||
+        (req->version < 0x200 && req->cw_body.buffered <= RESUME_STEP)) {
+        return 0;
+    }
+    if (!h2o_linklist_is_linked(&rcv->paused)) {
+        h2o_linklist_insert(&worker->_priv->paused, &rcv->paused);
+        cw_counter_inc(paused_counter);
+        if (!cw_timer_is_running(&worker->_priv->resume_timer)) {
+            cw_timer_start(&worker->loop, &worker->_priv->resume_timer, RESUME_POLL_MS, on_resume_timer);
+        }
+    }
+    return 1;
+}
+
+size_t cw_server_receiving_bytes(const cw_server_t *server)
+{
+    long long v = atomic_load(&((cw_server_t *)server)->receiving_bytes);
+    return v > 0 ? (size_t)v : 0;
 }
 
 cw_worker_t *cw_worker_of(h2o_req_t *req)
@@ -180,6 +341,7 @@ static void *worker_main(void *arg)
 
     h2o_context_init(&worker->ctx, h2o_evloop_create(), &server->config);
     cw_loop_init_with(&worker->loop, worker->ctx.loop);
+    h2o_linklist_init_anchor(&worker->_priv->paused);
     worker->_priv->accept_ctx = (h2o_accept_ctx_t){.ctx = &worker->ctx, .hosts = server->config.hosts};
 
     int fd = dup(server->listen_fd);
@@ -220,6 +382,7 @@ static void *worker_main(void *arg)
         server->opts.on_worker_stop(worker, server->opts.data);
     }
     close_listener(worker);
+    cw_timer_stop(&worker->_priv->resume_timer);
     /* The main thread may be posting the stop message right now (the flag is seen first). */
     pthread_mutex_lock(&worker->_priv->queue_mutex);
     worker->_priv->queue_closed = 1;
@@ -241,6 +404,10 @@ cw_server_t *cw_server_new(const cw_server_options_t *opts)
     if (server->opts.max_body_bytes == 0) {
         server->opts.max_body_bytes = 1024 * 1024;
     }
+    if (server->opts.max_receiving_bytes == 0) {
+        server->opts.max_receiving_bytes = 64 * 1024 * 1024;
+    }
+    pthread_once(&receiving_metrics_once, init_receiving_metrics);
     if (server->opts.request_timeout_ms == 0) {
         server->opts.request_timeout_ms = 10000;
     }
@@ -254,17 +421,25 @@ cw_server_t *cw_server_new(const cw_server_options_t *opts)
     server->config.max_request_entity_size = server->opts.max_body_bytes;
     server->config.http1.req_timeout = server->opts.request_timeout_ms;
     server->config.http2.idle_timeout = server->opts.request_timeout_ms;
-    server->config.http1.upgrade_to_http2 = 1;
+    server->config.http1.upgrade_to_http2 = !server->opts.no_h2c; /* also governs h2c by prior knowledge */
+    server->config.cw.on_req_headers = on_req_headers;
+    server->config.cw.on_req_body_bytes = on_req_body_bytes;
     server->hostconf = h2o_config_register_host(&server->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     return server;
 }
 
 void cw_server_route(cw_server_t *server, const char *path, cw_handler_fn fn, void *data)
 {
+    cw_server_route_ex(server, path, fn, NULL, data);
+}
+
+void cw_server_route_ex(cw_server_t *server, const char *path, cw_handler_fn fn, cw_headers_fn on_headers, void *data)
+{
     h2o_pathconf_t *pathconf = h2o_config_register_path(server->hostconf, path, 0);
     struct st_cw_route_t *route = (struct st_cw_route_t *)h2o_create_handler(pathconf, sizeof(*route));
     route->super.on_req = on_req;
     route->fn = fn;
+    route->on_headers = on_headers;
     route->data = data;
 }
 

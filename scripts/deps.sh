@@ -12,18 +12,18 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 DEPS_DIR=${DEPS_DIR:-$here/.deps}
-STAMP_VERSION="h2o-2.2.5+curl-7.88.1+boringssl-android/6"
+STAMP_VERSION="h2o-2.2.5+curl-7.88.1+boringssl-android/9" # /9: the h2o hooks patch (issue 16)
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 PACKAGES=(
-    build-essential cmake pkg-config dpkg-dev ca-certificates git
+    build-essential cmake pkg-config dpkg-dev patch ca-certificates git
     android-libboringssl-dev libcjson-dev libcmocka-dev libnghttp2-dev zlib1g-dev
     libyaml-dev
     clang libclang-rt-14-dev clang-format valgrind wrk curl python3 util-linux tmux
 )
 # The build stage of the Dockerfile needs only the compilers and libraries.
 if [ "${DEPS_MINIMAL:-0}" = 1 ]; then
-    PACKAGES=(build-essential cmake pkg-config dpkg-dev ca-certificates
+    PACKAGES=(build-essential cmake pkg-config dpkg-dev patch ca-certificates
         android-libboringssl-dev libcjson-dev libcmocka-dev libnghttp2-dev zlib1g-dev libyaml-dev)
 fi
 
@@ -171,6 +171,342 @@ patch_h2o() {
 }
 patch_h2o
 
+# Refuse before buffering (issue 16): h2o 2.2.5 reads a whole request body before any handler runs and offers no
+# hook to an embedding application. This patch adds two, both NULL (stock behaviour) unless the application sets
+# them in h2o_globalconf_t.cw: on_req_headers (once the headers of a request with a body are parsed, before the body
+# is read; it may skip the body) and on_req_body_bytes (an accounting point where body bytes are buffered, which may
+# pause the body: HTTP/1 stops reading the socket, HTTP/2 withholds the stream's WINDOW_UPDATE). Socket reads are
+# capped at 64 KiB per readiness event so a pause takes effect within 64 KiB, and HTTP/2 advertises a 32 KiB
+# initial stream window instead of 16 MiB (which let a whole body in unasked). Every hunk says "clay-webhooks"; the
+# serving core (lib/server.c) is the only user.
+patch_h2o_hooks() {
+    patch -s -p1 -d h2o <<'PATCH' || { echo "deps: the h2o hooks patch does not apply (source changed?)" >&2; exit 1; }
+--- h2o.orig/include/h2o.h
++++ h2o/include/h2o.h
+@@ -323,6 +323,20 @@
+      */
+     size_t max_request_entity_size;
+     /**
++     * clay-webhooks (scripts/deps.sh): hooks for an embedding application; all NULL (stock behaviour) by default.
++     * on_req_headers runs once a request announcing a body (HTTP/1 Content-Length or chunked, HTTP/2 HEADERS without
++     * END_STREAM) has its headers parsed, with req->hostconf and req->pathconf bound, before any body byte is consumed.
++     * |content_length| is SIZE_MAX when not declared. Returns 0 to read the body, or non-zero to skip it: the request then
++     * goes to its handler at once without a body (entity.base == NULL), on HTTP/1 with the connection closed afterwards.
++     * on_req_body_bytes reports |delta| more bytes buffered (> 0) for a body not yet handed to a handler, or releases them
++     * (< 0) when the request is handed over or dropped. A non-zero return (to a positive delta) pauses reading that body
++     * (HTTP/1: the socket; HTTP/2: the stream's WINDOW_UPDATE) until the application calls req->cw_body.resume(req).
++     */
++    struct {
++        int (*on_req_headers)(h2o_req_t *req, size_t content_length);
++        int (*on_req_body_bytes)(h2o_req_t *req, ssize_t delta);
++    } cw;
++    /**
+      * maximum count for delegations
+      */
+     unsigned max_delegations;
+@@ -1068,6 +1082,15 @@
+     size_t _next_filter_index;
+     h2o_timeout_entry_t _timeout_entry;
+     /* per-request memory pool (placed at the last since the structure is large) */
++    /**
++     * clay-webhooks (scripts/deps.sh): body accounting for globalconf->cw (zeroed by h2o_init_request)
++     */
++    struct {
++        size_t buffered;                /* bytes reported to on_req_body_bytes and not released */
++        void (*resume)(h2o_req_t *req); /* non-NULL while reading the body is paused */
++        void *data;                     /* the application's, may be NULL */
++        int refused;                    /* on_req_headers refused the body: it is dropped unread */
++    } cw_body;
+     h2o_mem_pool_t pool;
+ };
+ 
+@@ -1220,6 +1243,18 @@
+  */
+ void h2o_process_request(h2o_req_t *req);
+ /**
++ * clay-webhooks: runs globalconf->cw.on_req_headers (if set) after binding the request's conf; returns its answer or 0
++ */
++int h2o_cw_req_headers(h2o_req_t *req, size_t content_length);
++/**
++ * clay-webhooks: reports that |total| body bytes are buffered for |req|; returns non-zero when reading should pause
++ */
++int h2o_cw_body_buffered(h2o_req_t *req, size_t total);
++/**
++ * clay-webhooks: releases the bytes reported for |req| (handed over or dropped) and forgets a pause
++ */
++void h2o_cw_body_release(h2o_req_t *req);
++/**
+  * delegates the request to the next handler; called asynchronously by handlers that returned zero from `on_req`
+  */
+ void h2o_delegate_request(h2o_req_t *req, h2o_handler_t *current_handler);
+--- h2o.orig/lib/common/socket/evloop.c.h
++++ h2o/lib/common/socket/evloop.c.h
+@@ -113,6 +113,8 @@
+ static const char *on_read_core(int fd, h2o_buffer_t **input)
+ {
+     int read_any = 0;
++    size_t total_read = 0; /* clay-webhooks: at most 64 KiB per readiness event (epoll is level-triggered: the rest
++                            * is read on the next turn), so body accounting sees every 64 KiB and can pause in time */
+ 
+     while (1) {
+         ssize_t rret;
+@@ -121,6 +123,8 @@
+             /* memory allocation failed */
+             return h2o_socket_error_out_of_memory;
+         }
++        if (buf.len > 65536)
++            buf.len = 65536; /* clay-webhooks: see total_read */
+         while ((rret = read(fd, buf.base, buf.len <= INT_MAX / 2 ? buf.len : INT_MAX / 2 + 1)) == -1 && errno == EINTR)
+             ;
+         if (rret == -1) {
+@@ -137,6 +141,8 @@
+         if (buf.len != rret)
+             break;
+         read_any = 1;
++        if ((total_read += rret) >= 65536)
++            break;
+     }
+     return NULL;
+ }
+--- h2o.orig/lib/core/request.c
++++ h2o/lib/core/request.c
+@@ -156,6 +156,53 @@
+     h2o_send_error_404(req, "File Not Found", "not found", 0);
+ }
+ 
++/* clay-webhooks: the pathconf selection of process_hosted_request, shared with h2o_cw_req_headers */
++static h2o_pathconf_t *select_pathconf(h2o_req_t *req, h2o_hostconf_t *hostconf)
++{
++    size_t i;
++    for (i = 0; i != hostconf->paths.size; ++i) {
++        h2o_pathconf_t *candidate = hostconf->paths.entries + i;
++        if (req->path_normalized.len >= candidate->path.len &&
++            memcmp(req->path_normalized.base, candidate->path.base, candidate->path.len) == 0 &&
++            (candidate->path.base[candidate->path.len - 1] == '/' || req->path_normalized.len == candidate->path.len ||
++             req->path_normalized.base[candidate->path.len] == '/'))
++            return candidate;
++    }
++    return &hostconf->fallback_path;
++}
++
++int h2o_cw_req_headers(h2o_req_t *req, size_t content_length)
++{
++    int (*cb)(h2o_req_t *, size_t) = req->conn->ctx->globalconf->cw.on_req_headers;
++    h2o_hostconf_t *hostconf;
++    if (cb == NULL)
++        return 0;
++    hostconf = setup_before_processing(req);
++    h2o_req_bind_conf(req, hostconf, select_pathconf(req, hostconf));
++    return cb(req, content_length);
++}
++
++int h2o_cw_body_buffered(h2o_req_t *req, size_t total)
++{
++    int (*cb)(h2o_req_t *, ssize_t) = req->conn->ctx->globalconf->cw.on_req_body_bytes;
++    ssize_t delta;
++    if (cb == NULL || total <= req->cw_body.buffered)
++        return 0;
++    delta = (ssize_t)(total - req->cw_body.buffered);
++    req->cw_body.buffered = total;
++    return cb(req, delta);
++}
++
++void h2o_cw_body_release(h2o_req_t *req)
++{
++    int (*cb)(h2o_req_t *, ssize_t) = req->conn->ctx->globalconf->cw.on_req_body_bytes;
++    size_t buffered = req->cw_body.buffered;
++    req->cw_body.resume = NULL;
++    req->cw_body.buffered = 0;
++    if (cb != NULL && buffered != 0)
++        cb(req, -(ssize_t)buffered);
++}
++
+ static void process_hosted_request(h2o_req_t *req, h2o_hostconf_t *hostconf)
+ {
+     h2o_pathconf_t *selected_pathconf = &hostconf->fallback_path;
+@@ -289,6 +336,10 @@
+ 
+     h2o_timeout_unlink(&req->_timeout_entry);
+ 
++    /* clay-webhooks: a body dropped before its handler ran gives its bytes back */
++    if (req->conn != NULL)
++        h2o_cw_body_release(req);
++
+     if (req->version != 0 && req->pathconf != NULL) {
+         h2o_logger_t **logger = req->pathconf->loggers.entries, **end = logger + req->pathconf->loggers.size;
+         for (; logger != end; ++logger) {
+--- h2o.orig/lib/http1.c
++++ h2o/lib/http1.c
+@@ -132,6 +132,24 @@
+     }
+ }
+ 
++/* clay-webhooks: resumes reading a body paused by globalconf->cw.on_req_body_bytes */
++static void cw_resume_body(h2o_req_t *req)
++{
++    struct st_h2o_http1_conn_t *conn = H2O_STRUCT_FROM_MEMBER(struct st_h2o_http1_conn_t, req, req);
++    req->cw_body.resume = NULL;
++    if (conn->_req_entity_reader != NULL)
++        h2o_socket_read_start(conn->sock, reqread_on_read);
++}
++
++/* clay-webhooks: reports the body bytes buffered so far (|body_bytes|); pauses reading when the application says so */
++static void cw_account_body(struct st_h2o_http1_conn_t *conn, size_t body_bytes)
++{
++    if (h2o_cw_body_buffered(&conn->req, body_bytes) && conn->req.cw_body.resume == NULL) {
++        conn->req.cw_body.resume = cw_resume_body;
++        h2o_socket_read_stop(conn->sock);
++    }
++}
++
+ static void process_request(struct st_h2o_http1_conn_t *conn)
+ {
+     if (conn->sock->ssl == NULL && conn->req.upgrade.base != NULL && conn->super.ctx->globalconf->http1.upgrade_to_http2 &&
+@@ -165,6 +183,7 @@
+     conn->_req_entity_reader = NULL;
+     set_timeout(conn, NULL, NULL);
+     h2o_socket_read_stop(conn->sock);
++    h2o_cw_body_release(&conn->req); /* clay-webhooks: handed over */
+     process_request(conn);
+ }
+ 
+@@ -188,6 +207,7 @@
+     if (ret < 0) {
+         if (ret == -2) {
+             /* incomplete */
++            cw_account_body(conn, inbuf->size - conn->_reqsize); /* clay-webhooks */
+             return;
+         }
+         /* error */
+@@ -220,8 +240,11 @@
+     struct st_h2o_http1_content_length_entity_reader *reader = (void *)conn->_req_entity_reader;
+ 
+     /* wait until: reqsize == conn->_input.size */
+-    if (conn->sock->input->size < conn->_reqsize)
++    if (conn->sock->input->size < conn->_reqsize) {
++        /* clay-webhooks */
++        cw_account_body(conn, conn->sock->input->size - (conn->_reqsize - reader->content_length));
+         return;
++    }
+ 
+     /* all input has arrived */
+     conn->req.entity = h2o_iovec_init(conn->sock->input->bytes + conn->_reqsize - reader->content_length, reader->content_length);
+@@ -454,6 +477,20 @@
+             if (create_entity_reader(conn, headers + entity_body_header_index) != 0) {
+                 return;
+             }
++            /* clay-webhooks: the application may refuse the body from the headers alone; the request then goes to its
++             * handler without a body, and the connection closes after the response (the body is never read) */
++            if (h2o_cw_req_headers(&conn->req, conn->_req_entity_reader->handle_incoming_entity == handle_chunked_entity_read
++                                                   ? SIZE_MAX
++                                                   : ((struct st_h2o_http1_content_length_entity_reader *)conn->_req_entity_reader)
++                                                         ->content_length) != 0) {
++                conn->req.http1_is_persistent = 0;
++                conn->req.upgrade = h2o_iovec_init(NULL, 0);
++                conn->_req_entity_reader = NULL;
++                set_timeout(conn, NULL, NULL);
++                h2o_socket_read_stop(conn->sock);
++                process_request(conn);
++                return;
++            }
+             if (expect.base != NULL) {
+                 static const h2o_iovec_t res = {H2O_STRLIT("HTTP/1.1 100 Continue\r\n\r\n")};
+                 h2o_socket_write(conn->sock, (void *)&res, 1, on_continue_sent);
+--- h2o.orig/lib/http2/connection.c
++++ h2o/lib/http2/connection.c
+@@ -39,7 +39,8 @@
+     4096,     /* header_table_size */
+     0,        /* enable_push (clients are never allowed to initiate server push; RFC 7540 Section 8.2) */
+     100,      /* max_concurrent_streams */
+-    16777216, /* initial_window_size */
++    32768,    /* initial_window_size (clay-webhooks: 32 KiB instead of 16 MiB, so withholding a stream's WINDOW_UPDATE
++               * holds its body back within 32 KiB; 16 MiB let any body in unasked) */
+     16384     /* max_frame_size */
+ };
+ 
+@@ -50,7 +51,7 @@
+                                                          "\x00\x03"
+                                                          "\x00\x00\x00\x64" /* max_concurrent_streams = 100 */
+                                                          "\x00\x04"
+-                                                         "\x01\x00\x00\x00" /* initial_window_size = 16777216 */
++                                                         "\x00\x00\x80\x00" /* initial_window_size = 32768 (clay-webhooks) */
+                                                          )};
+ 
+ static __thread h2o_buffer_prototype_t wbuf_buffer_prototype = {{16}, {H2O_HTTP2_DEFAULT_OUTBUF_SIZE}};
+@@ -199,6 +200,7 @@
+     }
+ 
+     h2o_http2_stream_set_state(conn, stream, H2O_HTTP2_STREAM_STATE_REQ_PENDING);
++    h2o_cw_body_release(&stream->req); /* clay-webhooks: handed over */
+ 
+     /* TODO schedule the pending reqs using the scheduler */
+     h2o_linklist_insert(&conn->_pending_reqs, &stream->_refs.link);
+@@ -373,6 +375,14 @@
+         return 0;
+     }
+ 
++    /* clay-webhooks: the application may refuse the body from the headers alone; the request then runs at once without
++     * a body, and DATA the client still sends meets RST_STREAM (STREAM_CLOSED) once the response ended the stream */
++    if (stream->_req_body != NULL && h2o_cw_req_headers(&stream->req, stream->_expected_content_length) != 0) {
++        h2o_buffer_dispose(&stream->_req_body);
++        stream->_req_body = NULL;
++        stream->req.cw_body.refused = 1;
++    }
++
+     if (stream->_req_body == NULL) {
+         execute_or_enqueue_request(conn, stream);
+     } else {
+@@ -496,6 +506,16 @@
+     }
+ }
+ 
++/* clay-webhooks: a paused stream receives the WINDOW_UPDATE it was denied */
++static void cw_resume_stream(h2o_req_t *req)
++{
++    h2o_http2_stream_t *stream = H2O_STRUCT_FROM_MEMBER(h2o_http2_stream_t, req, req);
++    h2o_http2_conn_t *conn = (h2o_http2_conn_t *)req->conn;
++    req->cw_body.resume = NULL;
++    if (conn->state < H2O_HTTP2_CONN_STATE_IS_CLOSING && stream->state == H2O_HTTP2_STREAM_STATE_RECV_BODY)
++        update_input_window(conn, stream->stream_id, &stream->input_window, 0);
++}
++
+ static int handle_data_frame(h2o_http2_conn_t *conn, h2o_http2_frame_t *frame, const char **err_desc)
+ {
+     h2o_http2_data_payload_t payload;
+@@ -518,6 +538,10 @@
+             *err_desc = "invalid DATA frame";
+             return H2O_HTTP2_ERROR_PROTOCOL;
+         }
++    } else if (stream->state != H2O_HTTP2_STREAM_STATE_RECV_BODY && stream->req.cw_body.refused) {
++        /* clay-webhooks: the body of a refused request is dropped unread; an RST_STREAM now could overtake the
++         * answer still queued for it (DATA after the stream closed meets RST_STREAM below, after the answer) */
++        stream = NULL;
+     } else if (stream->state != H2O_HTTP2_STREAM_STATE_RECV_BODY) {
+         stream_send_error(conn, frame->stream_id, H2O_HTTP2_ERROR_STREAM_CLOSED);
+         h2o_http2_stream_reset(conn, stream);
+@@ -547,8 +571,16 @@
+ 
+     /* consume buffer (and set window_update) */
+     update_input_window(conn, 0, &conn->_input_window, frame->length);
+-    if (stream != NULL)
+-        update_input_window(conn, stream->stream_id, &stream->input_window, frame->length);
++    if (stream != NULL) {
++        /* clay-webhooks: over the application's budget, the stream's window is consumed but not replenished (the
++         * connection's still is, so other streams go on) until req->cw_body.resume */
++        if (h2o_cw_body_buffered(&stream->req, stream->_req_body->size) && stream->req.cw_body.resume == NULL)
++            stream->req.cw_body.resume = cw_resume_stream;
++        if (stream->req.cw_body.resume != NULL)
++            h2o_http2_window_consume_window(&stream->input_window, frame->length);
++        else
++            update_input_window(conn, stream->stream_id, &stream->input_window, frame->length);
++    }
+ 
+     return 0;
+ }
+PATCH
+}
+patch_h2o_hooks
+
 echo "deps: building libh2o-evloop against BoringSSL" >&2
 (
     cd h2o
@@ -207,7 +543,7 @@ echo "deps: building static libcurl against BoringSSL" >&2
     make -C include install >>build.log 2>&1
 )
 
+write_manifest "$SRC" "recorded at build time" || { echo "deps: could not write $DEPS_DIR/manifest" >&2; exit 1; }
 rm -rf "$SRC"
 echo "$STAMP_VERSION" >"$DEPS_DIR/stamp"
 echo "deps: ready in $DEPS_DIR" >&2
-write_manifest "$SRC" "recorded at build time" || { echo "deps: could not write $DEPS_DIR/manifest" >&2; exit 1; }

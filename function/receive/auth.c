@@ -279,12 +279,11 @@ static cw_auth_result_t verify_static(const cw_auth_t *auth, const cw_auth_heade
     return result;
 }
 
-static cw_auth_result_t verify_hmac(const cw_auth_t *auth, const cw_auth_headers_t *h, const void *body, size_t body_len)
+/* Decodes X-Clay-Signature into |given|: CW_AUTH_OK, CW_AUTH_MISSING or CW_AUTH_MALFORMED. */
+static cw_auth_result_t decode_hmac_header(const cw_auth_headers_t *h, uint8_t given[MAC_LEN])
 {
     const char *v = h->x_clay_signature;
     size_t len = h->x_clay_signature_len;
-    uint8_t given[MAC_LEN], expected[MAC_LEN];
-    msg_part_t part = {body, body_len};
 
     if (v == NULL) {
         return CW_AUTH_MISSING;
@@ -294,8 +293,17 @@ static cw_auth_result_t verify_hmac(const cw_auth_t *auth, const cw_auth_headers
         v += 7;
         len -= 7;
     }
-    if (cw_hex_decode(given, MAC_LEN, v, len) != 0) {
-        return CW_AUTH_MALFORMED;
+    return cw_hex_decode(given, MAC_LEN, v, len) == 0 ? CW_AUTH_OK : CW_AUTH_MALFORMED;
+}
+
+static cw_auth_result_t verify_hmac(const cw_auth_t *auth, const cw_auth_headers_t *h, const void *body, size_t body_len)
+{
+    uint8_t given[MAC_LEN], expected[MAC_LEN];
+    msg_part_t part = {body, body_len};
+    cw_auth_result_t r;
+
+    if ((r = decode_hmac_header(h, given)) != CW_AUTH_OK) {
+        return r;
     }
     for (size_t i = 0; i != auth->num_secrets; ++i) {
         hmac_compute(expected, &auth->secrets[i].raw_key, &part, 1);
@@ -361,11 +369,12 @@ static int next_v1_mac(const char *sig, size_t sig_len, size_t *pos, uint8_t out
     return 0;
 }
 
-static cw_auth_result_t verify_standard(const cw_auth_t *auth, const cw_auth_headers_t *h, const void *body, size_t body_len,
-                                        int64_t now_s)
+/* Checks the Standard Webhooks headers without the body: present, well formed, fresh. Returns CW_AUTH_OK,
+ * CW_AUTH_MISSING, CW_AUTH_MALFORMED or CW_AUTH_STALE. */
+static cw_auth_result_t check_standard_headers(const cw_auth_t *auth, const cw_auth_headers_t *h, int64_t now_s)
 {
     uint64_t ts, now, skew;
-    uint8_t given[MAC_LEN], expected[MAC_LEN];
+    uint8_t given[MAC_LEN];
     size_t pos, num_bad = 0, num_good = 0;
 
     if (h->webhook_id == NULL && h->webhook_timestamp == NULL && h->webhook_signature == NULL) {
@@ -379,7 +388,6 @@ static cw_auth_result_t verify_standard(const cw_auth_t *auth, const cw_auth_hea
         parse_timestamp(h->webhook_timestamp, h->webhook_timestamp_len, &ts) != 0) {
         return CW_AUTH_MALFORMED;
     }
-    /* Cheap syntax pass first, so garbage costs no body hashing. */
     for (pos = 0; next_v1_mac(h->webhook_signature, h->webhook_signature_len, &pos, given, &num_bad);) {
         ++num_good;
     }
@@ -388,8 +396,57 @@ static cw_auth_result_t verify_standard(const cw_auth_t *auth, const cw_auth_hea
     }
     now = now_s < 0 ? 0 : (uint64_t)now_s;
     skew = ts > now ? ts - now : now - ts;
-    if (skew > auth->tolerance_s) {
-        return CW_AUTH_STALE;
+    return skew > auth->tolerance_s ? CW_AUTH_STALE : CW_AUTH_OK;
+}
+
+cw_auth_result_t cw_auth_check_headers(const cw_auth_t *auth, const cw_auth_headers_t *h, int64_t now_s, const char **out_scheme)
+{
+    cw_auth_result_t result = CW_AUTH_MISSING, r;
+    const char *scheme = NULL;
+    uint8_t given[MAC_LEN];
+
+    /* A matching static secret settles it; a well-formed signature of another scheme still needs the body. */
+    if ((auth->schemes & CW_AUTH_STATIC) != 0) {
+        if ((r = verify_static(auth, h)) == CW_AUTH_OK) {
+            scheme = "static";
+            goto Exit;
+        }
+        result = worse(result, r);
+    }
+    if ((auth->schemes & CW_AUTH_HMAC) != 0) {
+        if ((r = decode_hmac_header(h, given)) == CW_AUTH_OK) {
+            goto Exit;
+        }
+        result = worse(result, r);
+    }
+    if ((auth->schemes & CW_AUTH_STANDARD) != 0) {
+        if ((r = check_standard_headers(auth, h, now_s)) == CW_AUTH_OK) {
+            goto Exit;
+        }
+        result = worse(result, r);
+    }
+    if (out_scheme != NULL) {
+        *out_scheme = NULL;
+    }
+    return result;
+
+Exit:
+    if (out_scheme != NULL) {
+        *out_scheme = scheme;
+    }
+    return CW_AUTH_OK;
+}
+
+static cw_auth_result_t verify_standard(const cw_auth_t *auth, const cw_auth_headers_t *h, const void *body, size_t body_len,
+                                        int64_t now_s)
+{
+    uint8_t given[MAC_LEN], expected[MAC_LEN];
+    size_t pos, num_bad = 0;
+    cw_auth_result_t r;
+
+    /* Cheap syntax pass first, so garbage costs no body hashing. */
+    if ((r = check_standard_headers(auth, h, now_s)) != CW_AUTH_OK) {
+        return r;
     }
 
     const msg_part_t parts[] = {

@@ -1,5 +1,5 @@
 /*
- * auth.h: authentication of a callback's raw bytes (docs/design.md §3), before any
+ * auth.h: authentication of a callback's raw bytes (DESIGN.md 3.2), before any
  * JSON parsing. Three schemes, any of which may be enabled:
  *
  *   static    X-Clay-Secret: <secret>   or   Authorization: Bearer <secret>
@@ -94,6 +94,16 @@ size_t cw_auth_num_secrets(const cw_auth_t *auth);
  * allocates and never fails on any input bytes. */
 cw_auth_result_t cw_auth_verify(const cw_auth_t *auth, const cw_auth_headers_t *h, const void *body, size_t body_len, int64_t now_s,
                                 const char **out_scheme);
+
+/* cw_auth_check_headers is what can be decided before the body arrives (refuse
+ * before buffering): CW_AUTH_OK when a static secret or bearer token matches
+ * (|*out_scheme| = "static", the body's verification is then a formality) or when
+ * an enabled body scheme's headers are well formed (hmac: a 32-byte hex MAC;
+ * standard: all three headers, a v1 MAC, webhook-timestamp within the tolerance)
+ * with |*out_scheme| = NULL: cw_auth_verify must still check the body. Otherwise
+ * the most informative failure, as cw_auth_verify would answer for any body.
+ * Borrows every argument; thread-safe on a shared |auth|; never allocates. */
+cw_auth_result_t cw_auth_check_headers(const cw_auth_t *auth, const cw_auth_headers_t *h, int64_t now_s, const char **out_scheme);
 
 /* cw_auth_result_name returns a static lower-case name of |r| ("ok", "missing",
  * "malformed", "mismatch", "stale"), for logs and metrics labels. */

@@ -251,6 +251,47 @@ static void build_content(void *data, const char *received_at, cw_event_content_
 
 #define HDR(req, name) cw_req_header((req), H2O_STRLIT(name))
 
+/* refuse_early records the answer to a body that will never be read, and logs and counts it like reject. */
+static int refuse_early(callback_t *cb, h2o_req_t *req, outcome_t outcome, int status, const char *detail)
+{
+    cw_req_refuse(req, status, outcome_names[outcome], detail, outcome == OUT_METHOD_NOT_ALLOWED ? "allow" : NULL,
+                  outcome == OUT_METHOD_NOT_ALLOWED ? "POST" : NULL);
+    log_callback(cb, outcome, status, NULL, NULL, detail);
+    return -1;
+}
+
+int cw_receiver_check_headers(cw_worker_t *worker, h2o_req_t *req, void *data)
+{
+    cw_receiver_t *rx = data;
+    callback_t cb = {.rx = rx, .started_us = cw_now_us()};
+    pthread_once(&metrics_once, init_metrics);
+
+    h2o_iovec_t trace = HDR(req, "x-cloud-trace-context");
+    if (trace.base != NULL && trace.len < sizeof(cb.trace)) {
+        memcpy(cb.trace, trace.base, trace.len);
+        cb.trace[trace.len] = '\0';
+        cb.trace_len = trace.len;
+    }
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+        return refuse_early(&cb, req, OUT_METHOD_NOT_ALLOWED, 405, "use POST");
+    }
+    h2o_iovec_t ct = HDR(req, "content-type");
+    if (ct.base != NULL && !is_json_media_type(ct)) {
+        return refuse_early(&cb, req, OUT_UNSUPPORTED_MEDIA_TYPE, 415, "Content-Type must be application/json");
+    }
+    if (rx->auth != NULL) {
+        h2o_iovec_t xs = HDR(req, "x-clay-secret"), az = HDR(req, "authorization"), sig = HDR(req, "x-clay-signature"),
+                    wid = HDR(req, "webhook-id"), wts = HDR(req, "webhook-timestamp"), wsig = HDR(req, "webhook-signature");
+        cw_auth_headers_t h = {xs.base,  xs.len,  az.base,  az.len,  sig.base,  sig.len,
+                               wid.base, wid.len, wts.base, wts.len, wsig.base, wsig.len};
+        cw_auth_result_t r = cw_auth_check_headers(rx->auth, &h, cw_wall_ms() / 1000, &cb.scheme);
+        if (r != CW_AUTH_OK) {
+            return refuse_early(&cb, req, OUT_UNAUTHORIZED, 401, auth_detail(r));
+        }
+    }
+    return 0;
+}
+
 int cw_receiver_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
 {
     cw_receiver_t *rx = data;

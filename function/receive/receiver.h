@@ -1,6 +1,6 @@
 /*
- * receiver.h: POST /api/clay/enriched, the callback receiver (docs/design.md
- * §2): size and type, authentication of the raw bytes, parsing and
+ * receiver.h: POST /api/clay/enriched, the callback receiver (DESIGN.md
+ * section 3): size and type, authentication of the raw bytes, parsing and
  * normalisation, the idempotency key, durable acceptance, routing and delivery,
  * each failure with its one documented response.
  */
@@ -25,5 +25,9 @@ void cw_receiver_free(cw_receiver_t *receiver);
 const cw_engine_t *cw_receiver_engine(const cw_receiver_t *receiver);
 /* cw_receiver_handle is the cw_handler_fn of POST /api/clay/enriched; |data| is the receiver. */
 int cw_receiver_handle(cw_worker_t *worker, h2o_req_t *req, void *data);
+/* cw_receiver_check_headers is the cw_headers_fn of the same route: method, Content-Type
+ * and the credentials that can be judged without the body (cw_auth_check_headers), so
+ * an unauthenticated body is refused before it is read. |data| is the receiver. */
+int cw_receiver_check_headers(cw_worker_t *worker, h2o_req_t *req, void *data);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * send.c: `clay-function send`, rows from a file into Clay table webhooks
- * (docs/design.md §13), resumable.
+ * (DESIGN.md section 7), resumable.
  *
  * The whole input is read and checked first: bad records and rows over 100 KB
  * go to the dead-letter file before anything is sent. Then one event loop
@@ -628,17 +628,14 @@ int cw_send_main(int argc, char **argv)
 {
     static cw_send_t s;
     int help = 0;
-    char err[512];
     memset(&s, 0, sizeof(s));
-    if (cw_send_parse_options(&s.opt, argc, argv, &help, err, sizeof(err)) != 0) {
-        fprintf(stderr, "clay-function send: %s (see clay-function send --help)\n", err);
+    int rc = cw_send_parse_options(&s.opt, argc, argv, &help);
+    if (rc != 0 || help) {
+        if (help) {
+            fputs(cw_send_usage, stdout);
+        }
         cw_clay_urls_free(&s.opt.urls);
-        return 2;
-    }
-    if (help) {
-        cw_send_print_usage(stdout);
-        cw_clay_urls_free(&s.opt.urls);
-        return 0;
+        return rc;
     }
     return run(&s);
 }

@@ -65,7 +65,7 @@ done
 check "curl_version() names BoringSSL" bash -c "'$CLAY_FUNCTION' --version | grep -q BoringSSL"
 
 # --- serving ---
-start_function a CLAY_WEBHOOK_SECRET=e2e-secret STORE_URL="file:$E2E_TMP/store-a" || exit 1
+start_function a CLAY_WEBHOOK_SECRET=e2e-secret H2C=1 STORE_URL="file:$E2E_TMP/store-a" || exit 1
 check "healthz over HTTP/1.1" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code} %{http_version}' $FN_URL_a/healthz)\" = '200 1.1' ]"
 check "healthz over h2c (prior knowledge)" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code} %{http_version}' --http2-prior-knowledge $FN_URL_a/healthz)\" = '200 2' ]"
 check "healthz over h2c (Upgrade)" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code} %{http_version}' --http2 $FN_URL_a/healthz)\" = '200 2' ]"

@@ -38,6 +38,7 @@
 #define HM_BLOCK_HEX "1ce6b1b3dcf10b91a2e1a2287d81adc469c65e9756eb2d5f81e77ee251560d3b"
 
 #define STATIC_SECRET "s3cr3t-static-value"
+#define HEX64_OF_AB "abababababababababababababababababababababababababababababababab"
 
 static cw_auth_t *new_auth(const char *secrets, unsigned schemes)
 {
@@ -564,6 +565,50 @@ static void test_failure_ranking(void **state)
     assert_string_equal(cw_auth_result_name(CW_AUTH_STALE), "stale");
 }
 
+/* cw_auth_check_headers: what is decided before the body (issue 16). */
+static void test_check_headers(void **state)
+{
+    cw_auth_t *auth = new_auth(STATIC_SECRET "," SW_SECRET, CW_AUTH_ALL);
+    const char *scheme = "x";
+    cw_auth_headers_t none = {0};
+    assert_int_equal(cw_auth_check_headers(auth, &none, SW_TS_NUM, &scheme), CW_AUTH_MISSING);
+    assert_null(scheme);
+
+    cw_auth_headers_t h = {0};
+    h.x_clay_secret = STATIC_SECRET;
+    h.x_clay_secret_len = strlen(STATIC_SECRET);
+    assert_int_equal(cw_auth_check_headers(auth, &h, SW_TS_NUM, &scheme), CW_AUTH_OK);
+    assert_string_equal(scheme, "static");
+    h.x_clay_secret = "wrong";
+    h.x_clay_secret_len = 5;
+    assert_int_equal(cw_auth_check_headers(auth, &h, SW_TS_NUM, &scheme), CW_AUTH_MISMATCH);
+
+    /* hmac: well formed is enough to read the body; malformed is refused */
+    cw_auth_headers_t sig = {0};
+    sig.x_clay_signature = "sha256=" HEX64_OF_AB;
+    sig.x_clay_signature_len = strlen(sig.x_clay_signature);
+    assert_int_equal(cw_auth_check_headers(auth, &sig, SW_TS_NUM, &scheme), CW_AUTH_OK);
+    assert_null(scheme);
+    sig.x_clay_signature = "sha256=abc";
+    sig.x_clay_signature_len = 10;
+    assert_int_equal(cw_auth_check_headers(auth, &sig, SW_TS_NUM, &scheme), CW_AUTH_MALFORMED);
+
+    /* standard: complete, well formed and fresh */
+    cw_auth_headers_t sw = sw_headers(SW_ID, SW_TS, SW_SIG);
+    assert_int_equal(cw_auth_check_headers(auth, &sw, SW_TS_NUM, &scheme), CW_AUTH_OK);
+    assert_int_equal(cw_auth_check_headers(auth, &sw, SW_TS_NUM + 301, &scheme), CW_AUTH_STALE);
+    sw = sw_headers(SW_ID, NULL, SW_SIG);
+    assert_int_equal(cw_auth_check_headers(auth, &sw, SW_TS_NUM, &scheme), CW_AUTH_MALFORMED);
+    cw_auth_free(auth);
+
+    /* a scheme that is off does not let its headers through */
+    auth = new_auth(STATIC_SECRET, CW_AUTH_STATIC);
+    sig.x_clay_signature = "sha256=" HEX64_OF_AB;
+    sig.x_clay_signature_len = strlen(sig.x_clay_signature);
+    assert_int_equal(cw_auth_check_headers(auth, &sig, SW_TS_NUM, &scheme), CW_AUTH_MISSING);
+    cw_auth_free(auth);
+}
+
 static void test_config_errors(void **state)
 {
     char err[256];
@@ -715,6 +760,7 @@ int main(void)
         cmocka_unit_test(test_schemes_disabled),
         cmocka_unit_test(test_failure_ranking),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_check_headers),
         cmocka_unit_test(test_parse_schemes),
         cmocka_unit_test(test_garbage_never_crashes),
     };

@@ -3,6 +3,13 @@
  * thread accepting from one listening socket; HTTP/1.1 and h2c (prior knowledge
  * and Upgrade); a request-body cap; graceful SIGTERM/SIGINT: stop accepting,
  * finish in-flight requests and held work, exit before a deadline.
+ *
+ * Refusing before buffering (issue 16, docs/receiving.md): a route may check a
+ * request's headers before its body is read (cw_server_route_ex); a refused
+ * body is never read. Bodies being received (not yet handed to a handler) share
+ * one budget, max_receiving_bytes: past it, reading the bodies that would grow
+ * it pauses (TCP backpressure on HTTP/1, withheld WINDOW_UPDATE on HTTP/2)
+ * until handed-over or dropped bodies free room.
  */
 #ifndef CW_SERVER_H
 #define CW_SERVER_H
@@ -19,14 +26,24 @@ typedef struct st_cw_worker_t cw_worker_t;
  * responded or will respond later (see cw_async_t), -1 to pass (404). */
 typedef int (*cw_handler_fn)(cw_worker_t *worker, h2o_req_t *req, void *data);
 
+/* cw_headers_fn checks a request that announces a body, on |worker|'s thread, once its
+ * headers are parsed and before any of its body is read (req->entity is empty).
+ * Returns 0 to read the body (the route's cw_handler_fn then runs as usual), or -1
+ * after cw_req_refuse: the body is never read, the handler is not called, the server
+ * answers the refusal (HTTP/1: then closes the connection; HTTP/2: ends the stream).
+ * Borrows |req| for the call only. */
+typedef int (*cw_headers_fn)(cw_worker_t *worker, h2o_req_t *req, void *data);
+
 typedef struct st_cw_server_options_t {
     const char *host;             /* bind address; NULL means 0.0.0.0 */
     uint16_t port;                /* 0 picks a free port (see cw_server_port) */
     size_t num_workers;           /* 0 means the CPUs available to the process */
     size_t max_body_bytes;        /* larger bodies get 413 (HTTP/1) or are refused; 0 means 1 MiB */
+    size_t max_receiving_bytes;   /* budget of body bytes buffered before handlers run, all connections; 0 means 64 MiB */
     uint64_t request_timeout_ms;  /* headers+body deadline and keep-alive idle; 0 means 10000 */
     uint64_t shutdown_timeout_ms; /* stop waiting for in-flight work after this; 0 means 7500 */
     int handle_signals;           /* SIGTERM and SIGINT stop the server gracefully */
+    int no_h2c;                   /* 1: HTTP/1.1 only (no h2c by prior knowledge or Upgrade); 0 serves both */
     /* on_worker_start runs on each worker thread before it accepts; sets worker->app. May be NULL. */
     void (*on_worker_start)(cw_worker_t *worker, void *data);
     /* on_worker_stop runs on each worker thread after its loop drained. May be NULL. */
@@ -52,6 +69,19 @@ cw_server_t *cw_server_new(const cw_server_options_t *opts);
  * before cw_server_listen; the first matching route (longest registered first
  * by h2o) wins. Copies |path|. */
 void cw_server_route(cw_server_t *server, const char *path, cw_handler_fn fn, void *data);
+/* cw_server_route_ex is cw_server_route with a header check run before the body is
+ * read (|on_headers| may be NULL). Requests with a body to a path no route serves
+ * get 404 before their body is read, and any route gets 413 for a declared
+ * Content-Length over max_body_bytes. */
+void cw_server_route_ex(cw_server_t *server, const char *path, cw_handler_fn fn, cw_headers_fn on_headers, void *data);
+/* cw_req_refuse records the answer to a body refused by a cw_headers_fn (call it only
+ * there): {"error":"<code>","detail":"<detail>"} with |status|, plus the header
+ * |header_name|: |header_value| when not NULL (e.g. Allow). Copies every string. */
+void cw_req_refuse(h2o_req_t *req, int status, const char *code, const char *detail, const char *header_name,
+                   const char *header_value);
+/* cw_server_receiving_bytes returns the body bytes buffered for requests not yet
+ * handed to a handler, over all workers. Any thread. */
+size_t cw_server_receiving_bytes(const cw_server_t *server);
 /* cw_server_listen binds and listens. Returns 0, or -1 (logged). */
 int cw_server_listen(cw_server_t *server);
 /* cw_server_port returns the bound port (after cw_server_listen). */
