@@ -129,9 +129,11 @@ static void exercise(const cw_fixture_t *f)
             CHECK(err[0] != '\0');
         }
         /* Its own request as the response: exercises every expectation kind against fuzzed bytes. */
-        cw_fixture_check_response(&step->expect, step->expect.statuses[0], req->headers, req->num_headers, (const char *)req->body,
-                                  req->body_len, err, sizeof(err));
+        err[0] = '\0';
+        int matched = cw_fixture_check_response(&step->expect, step->expect.statuses[0], req->headers, req->num_headers,
+                                                (const char *)req->body, req->body_len, err, sizeof(err));
         CHECK(memchr(err, '\0', sizeof(err)) != NULL);
+        CHECK(matched == 0 || (matched == -1 && err[0] != '\0')); /* a mismatch always says why */
         if (step->expect.json != NULL) {
             cJSON *body = cJSON_ParseWithLength((const char *)req->body, req->body_len);
             cw_json_subset_match(step->expect.json, body, err, sizeof(err));

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "cw/log.h"
 #include "cw/metrics.h"
+#include "cw/opt.h"
 #include "cw/util.h"
 #include "redrive.h"
 
@@ -275,38 +276,41 @@ static void on_failed_listed(const cw_store_result_t *res, void *data)
     }
 }
 
-static void redrive_usage(FILE *fp)
+/* The column where the help text of the options starts. */
+#define HELP_COLUMN 18
+
+static void redrive_usage(FILE *fp, const cw_opt_t *opts, size_t num_opts)
 {
-    fputs("usage: clay-function redrive [--list-failed] [--json]\n"
-          "  Finishes pending events whose lease expired (the same run as POST /internal/redrive),\n"
-          "  using the same environment as serve (STORE_URL, sink URLs, LEASE_S, ...).\n"
-          "  --list-failed   list dead letters (failed/<id>/<sink>) with the sink's answer instead\n"
-          "  --json          one JSON object per line\n"
-          "exit status: 0 done, 1 store errors, 2 usage or configuration error\n",
-          fp);
+    cw_opt_print_help(fp,
+                      "usage: clay-function redrive [--list-failed] [--json]\n"
+                      "  Finishes pending events whose lease expired (the same run as POST /internal/redrive),\n"
+                      "  using the same environment as serve (STORE_URL, sink URLs, LEASE_S, ...).\n",
+                      opts, num_opts, HELP_COLUMN, "exit status: 0 done, 1 store errors, 2 usage or configuration error\n");
 }
 
 int cw_redrive_main(int argc, char **argv)
 {
-    int list_failed = 0, rc = 2;
+    int list_failed = 0, help = 0, rc = 2;
     cli_t cli = {.rc = 0};
     cw_config_t cfg;
     cw_http_t *http = NULL;
     char err[512];
+    const cw_opt_t opts[] = {
+        {.name = "--list-failed",
+         .type = CW_OPT_FLAG,
+         .target = &list_failed,
+         .help = "list dead letters (failed/<id>/<sink>) with the sink's answer instead"},
+        {.name = "--json", .type = CW_OPT_FLAG, .target = &cli.json, .help = "one JSON object per line"},
+    };
 
-    for (int i = 1; i < argc; ++i) {
-        if (strcmp(argv[i], "--list-failed") == 0) {
-            list_failed = 1;
-        } else if (strcmp(argv[i], "--json") == 0) {
-            cli.json = 1;
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            redrive_usage(stdout);
-            return 0;
-        } else {
-            fprintf(stderr, "clay-function redrive: unknown option '%s'\n", argv[i]);
-            redrive_usage(stderr);
-            return 2;
-        }
+    if (cw_opt_parse(opts, CW_ARRAY_SIZE(opts), argc, argv, &help, err, sizeof(err)) != 0) {
+        fprintf(stderr, "clay-function redrive: %s\n", err);
+        redrive_usage(stderr, opts, CW_ARRAY_SIZE(opts));
+        return 2;
+    }
+    if (help) {
+        redrive_usage(stdout, opts, CW_ARRAY_SIZE(opts));
+        return 0;
     }
     /* The CLI needs no secret: it never receives callbacks. */
     if (getenv("CLAY_WEBHOOK_SECRET") == NULL) {

@@ -1,5 +1,5 @@
 /*
- * redrive.h: finish pending events (DESIGN.md sections 4 and 5). The same run
+ * redrive.h: finish pending events (docs/design.md §9 and §7). The same run
  * serves POST /internal/redrive (Cloud Scheduler, every minute) and
  * `clay-function redrive`.
  */

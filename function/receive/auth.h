@@ -1,5 +1,5 @@
 /*
- * auth.h: authentication of a callback's raw bytes (DESIGN.md 3.2), before any
+ * auth.h: authentication of a callback's raw bytes (docs/design.md §3), before any
  * JSON parsing. Three schemes, any of which may be enabled:
  *
  *   static    X-Clay-Secret: <secret>   or   Authorization: Bearer <secret>

@@ -1,5 +1,5 @@
 /*
- * idem.h: the idempotency key and event id of a callback (DESIGN.md 3.4).
+ * idem.h: the idempotency key and event id of a callback (docs/design.md §5).
  *
  * The key is the first of these that exists:
  *   1. the Idempotency-Key header (users template {{Row ID}} into it in Clay);

@@ -1,5 +1,5 @@
 /*
- * lead.h: parsing and normalising a callback body into a lead (DESIGN.md 3.3).
+ * lead.h: parsing and normalising a callback body into a lead (docs/design.md §4).
  *
  * Keys are matched ignoring ASCII case, ' ', '_' and '-', so "Work Email",
  * work_email, WORK-EMAIL and WorkEmail are one key. The alias table (the

@@ -1,6 +1,6 @@
 /*
- * receiver.h: POST /api/clay/enriched, the callback receiver (DESIGN.md
- * section 3): size and type, authentication of the raw bytes, parsing and
+ * receiver.h: POST /api/clay/enriched, the callback receiver (docs/design.md
+ * §2): size and type, authentication of the raw bytes, parsing and
  * normalisation, the idempotency key, durable acceptance, routing and delivery,
  * each failure with its one documented response.
  */

@@ -1,6 +1,6 @@
 /*
- * route.h: routing a lead (DESIGN.md 3.6) and the bodies sent to the sinks
- * (DESIGN.md 6).
+ * route.h: routing a lead (docs/design.md §6) and the bodies sent to the sinks
+ * (docs/design.md §8).
  *
  *   icp_score >= outreach_min and an email     -> outreach
  *   else icp_score >= nurture_min               -> nurture

@@ -4,7 +4,7 @@
  * (relay.c): the webhook URL list, pacing by token bucket, one POST per row,
  * the classification of Clay's answers, backoff, and the quota arithmetic.
  *
- * Retry policy (DESIGN.md section 7): 2xx accepted; 429 waits Retry-After and
+ * Retry policy (docs/design.md §13): 2xx accepted; 429 waits Retry-After and
  * pauses all sending; 408, 5xx and transport errors back off and retry a bounded
  * number of times; 404/410 mean the webhook is gone (rotate to the next URL);
  * 403 means the webhook refuses more submissions (its limit: rotate); 401

@@ -1,5 +1,5 @@
 /*
- * relay.c: POST /api/clay/rows (DESIGN.md sections 4 and 7): one row or an
+ * relay.c: POST /api/clay/rows (docs/design.md §13): one row or an
  * array of rows forwarded into Clay with the same client, pacing and answer
  * handling as `clay-function send`, with a per-row result.
  *

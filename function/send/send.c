@@ -1,6 +1,6 @@
 /*
  * send.c: `clay-function send`, rows from a file into Clay table webhooks
- * (DESIGN.md section 7), resumable.
+ * (docs/design.md §13), resumable.
  *
  * The whole input is read and checked first: bad records and rows over 100 KB
  * go to the dead-letter file before anything is sent. Then one event loop
@@ -628,14 +628,17 @@ int cw_send_main(int argc, char **argv)
 {
     static cw_send_t s;
     int help = 0;
+    char err[512];
     memset(&s, 0, sizeof(s));
-    int rc = cw_send_parse_options(&s.opt, argc, argv, &help);
-    if (rc != 0 || help) {
-        if (help) {
-            fputs(cw_send_usage, stdout);
-        }
+    if (cw_send_parse_options(&s.opt, argc, argv, &help, err, sizeof(err)) != 0) {
+        fprintf(stderr, "clay-function send: %s (see clay-function send --help)\n", err);
         cw_clay_urls_free(&s.opt.urls);
-        return rc;
+        return 2;
+    }
+    if (help) {
+        cw_send_print_usage(stdout);
+        cw_clay_urls_free(&s.opt.urls);
+        return 0;
     }
     return run(&s);
 }

@@ -84,14 +84,17 @@ typedef struct st_cw_send_t {
     uint64_t start_ms, first_send_ms, last_ack_ms;
 } cw_send_t;
 
-/* cw_send_usage is the text of `clay-function send --help`. */
-extern const char cw_send_usage[];
+/* cw_send_print_usage writes the text of `clay-function send --help` to |fp|,
+ * its options made from the same table cw_send_parse_options reads. */
+void cw_send_print_usage(FILE *fp);
 
 /* cw_send_parse_options fills |o| from the environment (CLAY_WEBHOOK_URLS,
  * CLAY_WEBHOOK_AUTH, CLAY_WEBHOOK_LIMIT, CLAY_RATE, CLAY_BURST) and then |argv|,
- * whose flags override it. Returns 0 (*out_help set for --help), or 2 after one
- * line on stderr. |o| borrows from argv and environ; o->urls is owned. */
-int cw_send_parse_options(cw_send_options_t *o, int argc, char **argv, int *out_help);
+ * whose flags override it. Returns 0 (*out_help set to 1 for --help), or -1 with
+ * one line in |err|. |o| borrows from argv and environ; o->urls is owned (the
+ * caller frees it with cw_clay_urls_free, also after a failure). Main thread,
+ * before any loop starts. */
+int cw_send_parse_options(cw_send_options_t *o, int argc, char **argv, int *out_help, char *err, size_t err_size);
 
 /* cw_send_remaining returns the rows neither acknowledged nor dead-lettered. */
 size_t cw_send_remaining(const cw_send_t *s);

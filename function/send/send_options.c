@@ -2,41 +2,22 @@
  * send_options.c: the command line of `clay-function send`. The environment
  * gives the defaults (the same variables the relay reads); flags override it.
  */
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cw/env.h"
+#include "cw/opt.h"
 #include "cw/util.h"
 #include "send.h"
 
-const char cw_send_usage[] =
+static const char usage_head[] =
     "usage: clay-function send --file FILE [options]\n"
     "\n"
     "Sends every row of FILE (NDJSON, a JSON array of objects, or CSV with a header row) to Clay table\n"
     "webhooks, paced, with a journal so that rerunning the same command resumes where it stopped.\n"
-    "\n"
-    "  --file FILE             the rows (required)\n"
-    "  --format F              auto (default: '[' JSON array, '{' NDJSON, else CSV), ndjson, json, csv\n"
-    "  --webhook-url URL       a Clay webhook URL; repeat for rotation (default: CLAY_WEBHOOK_URLS)\n"
-    "  --auth-token T          sent as x-clay-webhook-auth (default: CLAY_WEBHOOK_AUTH)\n"
-    "  --rate R                rows per second (default: CLAY_RATE, 10)\n"
-    "  --burst B               burst of rows (default: CLAY_BURST, 20)\n"
-    "  --limit N               submissions per webhook URL before rotating (default: CLAY_WEBHOOK_LIMIT, 50000)\n"
-    "  --journal PATH          the journal (default: FILE.journal)\n"
-    "  --dead-letter PATH      rows that could not be delivered, one JSON line each with the reason\n"
-    "                          (default: FILE.dead-letter.ndjson)\n"
-    "  --summary-json PATH     also write the final summary as JSON\n"
-    "  --concurrency N         rows in flight at once (default 4)\n"
-    "  --max-attempts N        attempts of a row on 5xx or transport errors before the run stops (default 6)\n"
-    "  --timeout-ms MS         one attempt's timeout (default 30000)\n"
-    "  --in-doubt resend|dead-letter\n"
-    "                          rows in flight when a previous run was killed: send again (default; Clay may\n"
-    "                          then hold one duplicate) or list them in the dead-letter file\n"
-    "  --progress auto|bar|plain|off\n"
-    "                          a progress bar on a terminal, else a line every --progress-interval seconds\n"
-    "  --progress-interval S   seconds between plain progress lines (default 10)\n"
+    "\n";
+
+static const char usage_tail[] =
     "\n"
     "Exit status: 0 every row acknowledged; 1 some rows dead-lettered, or the run stopped (webhooks gone or\n"
     "at their limit, Clay unreachable, token refused); 2 usage or configuration error; 130 interrupted.\n"
@@ -47,32 +28,160 @@ const char cw_send_usage[] =
     "Quota: submissions per webhook are counted in the journal, so they cover this file's runs only; when\n"
     "other files or the relay also feed a webhook, lower --limit to leave them room.\n";
 
-static int usage_error(const char *what)
+/* The column where the help text of the options starts. */
+#define HELP_COLUMN 26
+#define NUM_OPTS 16
+
+/* parse_t is what the option table writes besides the options themselves. */
+typedef struct st_parse_t {
+    cw_send_options_t *o;
+    int urls_given;
+    int progress; /* cw_send_progress_t, as an index of progress_modes */
+} parse_t;
+
+static const char *const in_doubt_modes[] = {"resend", "dead-letter", NULL};
+static const char *const progress_modes[] = {"auto", "bar", "plain", "off", NULL}; /* in cw_send_progress_t's order */
+
+static int format_cb(const cw_opt_t *opt, const char *value, char *err, size_t err_size)
 {
-    fprintf(stderr, "clay-function send: %s (see clay-function send --help)\n", what);
-    return 2;
+    return cw_rows_parse_format(value, opt->target);
 }
 
-static int parse_double(const char *s, double min, double max, double *out)
+static int webhook_url_cb(const cw_opt_t *opt, const char *value, char *err, size_t err_size)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || v < min || v > max) {
-        return -1;
-    }
-    *out = v;
-    return 0;
+    return cw_clay_urls_add(opt->target, value, strlen(value));
 }
 
-int cw_send_parse_options(cw_send_options_t *o, int argc, char **argv, int *out_help)
+/* make_opts fills |opts| with the command line's table, whose targets are in |p|. */
+static void make_opts(cw_opt_t opts[NUM_OPTS], parse_t *p)
 {
-    char msg[512];
+    cw_send_options_t *o = p->o;
+    const cw_opt_t table[NUM_OPTS] = {
+        {.name = "--file",
+         .type = CW_OPT_STRING,
+         .target = &o->file,
+         .flags = CW_OPT_REQUIRED,
+         .metavar = "FILE",
+         .help = "the rows (required)"},
+        {.name = "--format",
+         .type = CW_OPT_CUSTOM,
+         .cb = format_cb,
+         .target = &o->format,
+         .want = "auto, ndjson, json or csv",
+         .metavar = "F",
+         .help = "auto (default: '[' JSON array, '{' NDJSON, else CSV), ndjson, json, csv"},
+        {.name = "--webhook-url",
+         .type = CW_OPT_CUSTOM,
+         .cb = webhook_url_cb,
+         .target = &o->urls,
+         .given = &p->urls_given,
+         .want = "an http:// or https:// URL, each given once",
+         .metavar = "URL",
+         .help = "a Clay webhook URL; repeat for rotation (default: CLAY_WEBHOOK_URLS)"},
+        {.name = "--auth-token",
+         .type = CW_OPT_STRING,
+         .target = &o->auth_token,
+         .metavar = "T",
+         .help = "sent as x-clay-webhook-auth (default: CLAY_WEBHOOK_AUTH)"},
+        {.name = "--rate",
+         .type = CW_OPT_DOUBLE,
+         .target = &o->rate,
+         .min = 0.01,
+         .max = 100000,
+         .metavar = "R",
+         .help = "rows per second (default: CLAY_RATE, 10)"},
+        {.name = "--burst",
+         .type = CW_OPT_DOUBLE,
+         .target = &o->burst,
+         .min = 1,
+         .max = 100000,
+         .metavar = "B",
+         .help = "burst of rows (default: CLAY_BURST, 20)"},
+        {.name = "--limit",
+         .type = CW_OPT_U64,
+         .target = &o->limit,
+         .min = 1,
+         .max = 100000000,
+         .metavar = "N",
+         .help = "submissions per webhook URL before rotating (default: CLAY_WEBHOOK_LIMIT, 50000)"},
+        {.name = "--journal",
+         .type = CW_OPT_STRING,
+         .target = &o->journal_path,
+         .metavar = "PATH",
+         .help = "the journal (default: FILE.journal)"},
+        {.name = "--dead-letter",
+         .type = CW_OPT_STRING,
+         .target = &o->dead_path,
+         .metavar = "PATH",
+         .help = "rows that could not be delivered, one JSON line each with the reason\n(default: FILE.dead-letter.ndjson)"},
+        {.name = "--summary-json",
+         .type = CW_OPT_STRING,
+         .target = &o->summary_path,
+         .metavar = "PATH",
+         .help = "also write the final summary as JSON"},
+        {.name = "--concurrency",
+         .type = CW_OPT_U64,
+         .target = &o->concurrency,
+         .min = 1,
+         .max = 64,
+         .metavar = "N",
+         .help = "rows in flight at once (default 4)"},
+        {.name = "--max-attempts",
+         .type = CW_OPT_U64,
+         .target = &o->max_attempts,
+         .min = 1,
+         .max = 100,
+         .metavar = "N",
+         .help = "attempts of a row on 5xx or transport errors before the run stops (default 6)"},
+        {.name = "--timeout-ms",
+         .type = CW_OPT_U64,
+         .target = &o->timeout_ms,
+         .min = 100,
+         .max = 600000,
+         .metavar = "MS",
+         .help = "one attempt's timeout (default 30000)"},
+        {.name = "--in-doubt",
+         .type = CW_OPT_ENUM,
+         .target = &o->in_doubt_dead,
+         .choices = in_doubt_modes,
+         .metavar = "resend|dead-letter",
+         .help = "rows in flight when a previous run was killed: send again (default; Clay may\n"
+                 "then hold one duplicate) or list them in the dead-letter file"},
+        {.name = "--progress",
+         .type = CW_OPT_ENUM,
+         .target = &p->progress,
+         .choices = progress_modes,
+         .metavar = "auto|bar|plain|off",
+         .help = "a progress bar on a terminal, else a line every --progress-interval seconds"},
+        {.name = "--progress-interval",
+         .type = CW_OPT_U64,
+         .target = &o->progress_interval_s,
+         .min = 1,
+         .max = 86400,
+         .metavar = "S",
+         .help = "seconds between plain progress lines (default 10)"},
+    };
+    memcpy(opts, table, sizeof(table));
+}
+
+void cw_send_print_usage(FILE *fp)
+{
+    cw_send_options_t o;
+    parse_t p = {.o = &o};
+    cw_opt_t opts[NUM_OPTS];
+    make_opts(opts, &p);
+    cw_opt_print_help(fp, usage_head, opts, NUM_OPTS, HELP_COLUMN, usage_tail);
+}
+
+int cw_send_parse_options(cw_send_options_t *o, int argc, char **argv, int *out_help, char *err, size_t err_size)
+{
     cw_env_t env = {{0}, 0};
     uint64_t v;
     const char *env_urls = cw_env_str("CLAY_WEBHOOK_URLS", NULL);
-    int urls_given = 0;
+    parse_t p = {.o = o, .progress = CW_SEND_PROGRESS_AUTO};
+    cw_opt_t opts[NUM_OPTS];
 
+    *out_help = 0;
     *o = (cw_send_options_t){
         .format = CW_ROWS_AUTO, .concurrency = 4, .max_attempts = 6, .timeout_ms = 30000, .progress_interval_s = 10};
     o->auth_token = cw_env_str("CLAY_WEBHOOK_AUTH", NULL);
@@ -84,107 +193,25 @@ int cw_send_parse_options(cw_send_options_t *o, int argc, char **argv, int *out_
         o->burst = (double)v;
     }
     if (env.failed) {
-        return usage_error(env.error);
+        snprintf(err, err_size, "%s", env.error);
+        return -1;
     }
 
-    for (int i = 1; i < argc; ++i) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            *out_help = 1;
-            return 0;
-        }
-        if (strncmp(arg, "--", 2) != 0) {
-            snprintf(msg, sizeof(msg), "unexpected argument '%s'", arg);
-            return usage_error(msg);
-        }
-        /* every option takes a value: "--name value" or "--name=value" */
-        static const char *const known[] = {"--file",        "--format",       "--webhook-url", "--auth-token",
-                                            "--rate",        "--burst",        "--limit",       "--journal",
-                                            "--dead-letter", "--summary-json", "--concurrency", "--max-attempts",
-                                            "--timeout-ms",  "--in-doubt",     "--progress",    "--progress-interval"};
-        char name[64];
-        const char *value;
-        const char *eq = strchr(arg, '=');
-        snprintf(name, sizeof(name), "%.*s", (int)(eq != NULL ? (size_t)(eq - arg) : strlen(arg)), arg);
-        int is_known = 0;
-        for (size_t k = 0; k != CW_ARRAY_SIZE(known); ++k) {
-            is_known |= strcmp(name, known[k]) == 0;
-        }
-        if (!is_known) {
-            snprintf(msg, sizeof(msg), "unknown option '%.100s'", name);
-            return usage_error(msg);
-        }
-        if (eq != NULL) {
-            value = eq + 1;
-        } else {
-            if (i + 1 == argc) {
-                snprintf(msg, sizeof(msg), "%s needs a value", arg);
-                return usage_error(msg);
-            }
-            value = argv[++i];
-        }
-        size_t vlen = strlen(value);
-        int bad = 0;
-        if (strcmp(name, "--file") == 0) {
-            o->file = value;
-        } else if (strcmp(name, "--format") == 0) {
-            bad = cw_rows_parse_format(value, &o->format) != 0;
-        } else if (strcmp(name, "--webhook-url") == 0) {
-            if (!urls_given) {
-                urls_given = 1;
-            }
-            bad = cw_clay_urls_add(&o->urls, value, vlen) != 0;
-        } else if (strcmp(name, "--auth-token") == 0) {
-            o->auth_token = value;
-        } else if (strcmp(name, "--rate") == 0) {
-            bad = parse_double(value, 0.01, 100000, &o->rate) != 0;
-        } else if (strcmp(name, "--burst") == 0) {
-            bad = parse_double(value, 1, 100000, &o->burst) != 0;
-        } else if (strcmp(name, "--limit") == 0) {
-            bad = cw_parse_u64(value, vlen, 1, 100000000, &o->limit) != 0;
-        } else if (strcmp(name, "--journal") == 0) {
-            o->journal_path = value;
-        } else if (strcmp(name, "--dead-letter") == 0) {
-            o->dead_path = value;
-        } else if (strcmp(name, "--summary-json") == 0) {
-            o->summary_path = value;
-        } else if (strcmp(name, "--concurrency") == 0) {
-            bad = cw_parse_u64(value, vlen, 1, 64, &o->concurrency) != 0;
-        } else if (strcmp(name, "--max-attempts") == 0) {
-            bad = cw_parse_u64(value, vlen, 1, 100, &o->max_attempts) != 0;
-        } else if (strcmp(name, "--timeout-ms") == 0) {
-            bad = cw_parse_u64(value, vlen, 100, 600000, &o->timeout_ms) != 0;
-        } else if (strcmp(name, "--in-doubt") == 0) {
-            bad = strcmp(value, "resend") != 0 && strcmp(value, "dead-letter") != 0;
-            o->in_doubt_dead = strcmp(value, "dead-letter") == 0;
-        } else if (strcmp(name, "--progress") == 0) {
-            static const char *const modes[] = {"auto", "bar", "plain", "off"};
-            bad = 1;
-            for (size_t m = 0; m != CW_ARRAY_SIZE(modes); ++m) {
-                if (strcmp(value, modes[m]) == 0) {
-                    o->progress = (cw_send_progress_t)m;
-                    bad = 0;
-                }
-            }
-        } else if (strcmp(name, "--progress-interval") == 0) {
-            bad = cw_parse_u64(value, vlen, 1, 86400, &o->progress_interval_s) != 0;
-        } else {
-            snprintf(msg, sizeof(msg), "unknown option '%s'", name);
-            return usage_error(msg);
-        }
-        if (bad) {
-            snprintf(msg, sizeof(msg), "%s: bad value '%.200s'", name, value);
-            return usage_error(msg);
-        }
+    make_opts(opts, &p);
+    if (cw_opt_parse(opts, NUM_OPTS, argc, argv, out_help, err, err_size) != 0) {
+        return -1;
     }
-    if (o->file == NULL) {
-        return usage_error("--file is required");
+    if (*out_help) {
+        return 0;
     }
-    if (!urls_given && env_urls != NULL && cw_clay_urls_parse(&o->urls, env_urls) != 0) {
-        return usage_error("CLAY_WEBHOOK_URLS: every entry must be a distinct http:// or https:// URL");
+    o->progress = (cw_send_progress_t)p.progress;
+    if (!p.urls_given && env_urls != NULL && cw_clay_urls_parse(&o->urls, env_urls) != 0) {
+        snprintf(err, err_size, "CLAY_WEBHOOK_URLS: every entry must be a distinct http:// or https:// URL");
+        return -1;
     }
     if (o->urls.num_urls == 0) {
-        return usage_error("no webhook URL: pass --webhook-url (repeat it for rotation) or set CLAY_WEBHOOK_URLS");
+        snprintf(err, err_size, "no webhook URL: pass --webhook-url (repeat it for rotation) or set CLAY_WEBHOOK_URLS");
+        return -1;
     }
     return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * store.c: the backend-independent layer of the store (DESIGN.md section 5):
+ * store.c: the backend-independent layer of the store (docs/design.md §10):
  * picks the backend from the URL, validates names, and counts every operation
  * in /metrics before the caller's completion runs.
  */

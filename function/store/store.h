@@ -1,6 +1,6 @@
 /*
  * store.h: the conditional-write object store behind idempotency and the event
- * lifecycle (DESIGN.md section 5). One asynchronous interface; one file per
+ * lifecycle (docs/design.md §10 and §7). One asynchronous interface; one file per
  * backend (store_file.c, store_gcs.c, store_azure.c, store_s3.c).
  *
  * Every operation completes exactly once by calling |cb| on the submitting

@@ -9,7 +9,7 @@
  * their jitter are fire's own (fire_plan.h); pacing and retry waits are
  * cw_timer_t. Bodies are sent as generated, byte for byte.
  */
-#include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include "cw/http.h"
 #include "cw/loop.h"
+#include "cw/opt.h"
 #include "cw/util.h"
 #include "client.h"
 #include "fire_plan.h"
@@ -26,38 +27,21 @@
 #include "hclient.h"
 #include "sign.h"
 
-static const char usage_text[] =
+static const char usage_head[] =
     "usage: clay-harness fire --target URL [options]\n"
     "\n"
     "Sends generated leads (reproducible from --seed) or one fixture's request to URL (when URL has no\n"
     "path, /api/clay/enriched or the fixture's path is appended) and prints a summary.\n"
     "\n"
-    "options:\n"
-    "  --count N               unique leads (default 100)\n"
-    "  --dup K                 send every lead K times (default 1); copies are adjacent, so they overlap\n"
-    "                          under concurrency, or spread by --shuffle\n"
-    "  --shuffle               send in a random order derived from --seed\n"
-    "  --mutate-types          Clay-like variance: numbers as strings, nulls, column-title keys\n"
-    "  --scheme S              static | bearer | hmac | standard | none (default static with a secret)\n"
-    "  --secret S              a secret (repeat for several; standard signs with each); default\n"
-    "                          $CLAY_WEBHOOK_SECRET split at commas\n"
-    "  --tamper MODE           wrong-secret | wrong-length | non-hex | non-base64 | malformed | missing:\n"
-    "                          every request should then get 401\n"
-    "  --skew SECONDS          shift Standard Webhooks timestamps (negative: in the past)\n"
-    "  --idempotency-header    add Idempotency-Key: <row_id> (as Clay users template {{Row ID}})\n"
-    "  --concurrency C         requests in flight (default 8; with --rate: a cap, default 256)\n"
-    "  --rate R                open loop: start R requests per second whatever the answers; latency is\n"
-    "                          measured from each request's scheduled start (no coordinated omission)\n"
-    "  --retry clay|none       clay: retry transport errors, timeouts, 408, 429 and 5xx with exponential\n"
-    "                          backoff and jitter, honouring Retry-After (default none)\n"
-    "  --max-attempts N        attempts per request with --retry clay (default 8)\n"
-    "  --timeout-ms MS         per attempt (default 30000)\n"
-    "  --seed X                generator and shuffle seed (default random, printed)\n"
-    "  --fixture FILE          send the first step of this fixture instead of generated leads\n"
-    "  --report json           print the summary as one JSON object on stdout (text goes to stderr)\n"
+    "options:\n";
+
+static const char usage_tail[] =
     "\n"
     "Exit status: 0 when every final answer was 2xx (with --tamper, or a fixture that tampers: 401), 1 otherwise, 2 on bad "
     "usage.\n";
+
+/* The column where the help text of the options starts. */
+#define HELP_COLUMN 26
 
 typedef struct st_fire_opts_t {
     const char *target;
@@ -117,71 +101,18 @@ struct st_fire_t {
     cw_fire_stats_t stats;
 };
 
-static int usage_error(const char *what, const char *arg)
+static const char *const retry_modes[] = {"none", "clay", NULL};
+static const char *const report_formats[] = {"json", NULL};
+
+static int scheme_cb(const cw_opt_t *opt, const char *value, char *err, size_t err_size)
 {
-    fprintf(stderr, "clay-harness fire: %s%s%s (see clay-harness fire --help)\n", what, arg != NULL ? ": " : "",
-            arg != NULL ? arg : "");
-    return 2;
+    return cw_sign_scheme_parse(value, opt->target);
 }
 
-/* option_value matches argv[*i] against |name| ("--name VALUE" or "--name=VALUE"); on a match it returns
- * 1 with the value in *|out| (NULL when the value is missing) and advances *|i| past it. */
-static int option_value(int argc, char **argv, int *i, const char *name, const char **out)
+static int tamper_cb(const cw_opt_t *opt, const char *value, char *err, size_t err_size)
 {
-    size_t len = strlen(name);
-    const char *arg = argv[*i];
-    if (strncmp(arg, name, len) != 0) {
-        return 0;
-    }
-    if (arg[len] == '=') {
-        *out = arg + len + 1;
-        return 1;
-    }
-    if (arg[len] != '\0') {
-        return 0;
-    }
-    *out = *i + 1 < argc ? argv[++*i] : NULL;
-    return 1;
-}
-
-static int parse_size(const char *s, uint64_t min, uint64_t max, size_t *out)
-{
-    uint64_t v;
-    if (s == NULL || cw_parse_u64(s, strlen(s), min, max, &v) != 0) {
-        return -1;
-    }
-    *out = (size_t)v;
-    return 0;
-}
-
-static int parse_i64(const char *s, int64_t *out)
-{
-    if (s == NULL || *s == '\0') {
-        return -1;
-    }
-    char *end = NULL;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < -(INT64_C(1) << 40) || v > (INT64_C(1) << 40)) {
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_rate(const char *s, double *out)
-{
-    if (s == NULL || *s == '\0') {
-        return -1;
-    }
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || *end != '\0' || !(v > 0 && v <= 1e6)) {
-        return -1;
-    }
-    *out = v;
-    return 0;
+    cw_sign_tamper_t *tamper = opt->target;
+    return cw_sign_tamper_parse(value, tamper) != 0 || *tamper == CW_SIGN_TAMPER_NONE ? -1 : 0;
 }
 
 static void secrets_from_env(fire_opts_t *opts)
@@ -204,105 +135,138 @@ static void secrets_from_env(fire_opts_t *opts)
     }
 }
 
-/* parse_args fills |opts|. Returns -1 to go on, or an exit code (0 after --help, 2 on a usage error). */
-static int parse_args(int argc, char **argv, fire_opts_t *opts)
+/* parse_args fills |opts|; on --help it prints the usage and sets *|out_help|. Returns 0, or -1 with one
+ * line in |err|. */
+static int parse_args(int argc, char **argv, fire_opts_t *opts, int *out_help, char *err, size_t err_size)
 {
-    int seed_given = 0;
-    for (int i = 1; i < argc; ++i) {
-        const char *v = NULL;
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            fputs(usage_text, stdout);
-            return 0;
-        } else if (strcmp(arg, "--shuffle") == 0) {
-            opts->shuffle = 1;
-        } else if (strcmp(arg, "--mutate-types") == 0) {
-            opts->mutate = 1;
-        } else if (strcmp(arg, "--idempotency-header") == 0) {
-            opts->idempotency_header = 1;
-        } else if (option_value(argc, argv, &i, "--target", &v)) {
-            if (v == NULL || (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)) {
-                return usage_error("--target needs an http:// or https:// URL", v);
-            }
-            opts->target = v;
-        } else if (option_value(argc, argv, &i, "--count", &v)) {
-            if (parse_size(v, 1, 10000000, &opts->count) != 0) {
-                return usage_error("--count needs an integer 1-10000000", v);
-            }
-        } else if (option_value(argc, argv, &i, "--dup", &v)) {
-            if (parse_size(v, 1, 1000, &opts->dup) != 0) {
-                return usage_error("--dup needs an integer 1-1000", v);
-            }
-        } else if (option_value(argc, argv, &i, "--concurrency", &v)) {
-            if (parse_size(v, 1, 100000, &opts->concurrency) != 0) {
-                return usage_error("--concurrency needs an integer 1-100000", v);
-            }
-        } else if (option_value(argc, argv, &i, "--scheme", &v)) {
-            if (v == NULL || cw_sign_scheme_parse(v, &opts->scheme) != 0) {
-                return usage_error("--scheme needs static, bearer, hmac, standard or none", v);
-            }
-            opts->scheme_given = 1;
-        } else if (option_value(argc, argv, &i, "--secret", &v)) {
-            if (v == NULL || *v == '\0') {
-                return usage_error("--secret needs a value", NULL);
-            }
-            if (opts->num_secrets == CW_SIGN_MAX_SECRETS) {
-                return usage_error("too many --secret (at most 8)", NULL);
-            }
-            opts->secrets[opts->num_secrets++] = v;
-        } else if (option_value(argc, argv, &i, "--tamper", &v)) {
-            if (v == NULL || cw_sign_tamper_parse(v, &opts->tamper) != 0 || opts->tamper == CW_SIGN_TAMPER_NONE) {
-                return usage_error("--tamper needs wrong-secret, wrong-length, non-hex, non-base64, malformed or missing", v);
-            }
-        } else if (option_value(argc, argv, &i, "--skew", &v)) {
-            if (parse_i64(v, &opts->skew_s) != 0) {
-                return usage_error("--skew needs a whole number of seconds", v);
-            }
-        } else if (option_value(argc, argv, &i, "--rate", &v)) {
-            if (parse_rate(v, &opts->rate) != 0) {
-                return usage_error("--rate needs a number of requests per second, above 0", v);
-            }
-        } else if (option_value(argc, argv, &i, "--retry", &v)) {
-            if (v != NULL && strcmp(v, "clay") == 0) {
-                opts->retry = 1;
-            } else if (v != NULL && strcmp(v, "none") == 0) {
-                opts->retry = 0;
-            } else {
-                return usage_error("--retry needs clay or none", v);
-            }
-        } else if (option_value(argc, argv, &i, "--max-attempts", &v)) {
-            size_t n;
-            if (parse_size(v, 1, 100, &n) != 0) {
-                return usage_error("--max-attempts needs an integer 1-100", v);
-            }
-            opts->max_attempts = (unsigned)n;
-        } else if (option_value(argc, argv, &i, "--timeout-ms", &v)) {
-            size_t n;
-            if (parse_size(v, 1, 3600000, &n) != 0) {
-                return usage_error("--timeout-ms needs an integer 1-3600000", v);
-            }
-            opts->timeout_ms = n;
-        } else if (option_value(argc, argv, &i, "--seed", &v)) {
-            if (v == NULL || cw_parse_u64(v, strlen(v), 0, UINT64_MAX, &opts->seed) != 0) {
-                return usage_error("--seed needs an unsigned integer", v);
-            }
-            seed_given = 1;
-        } else if (option_value(argc, argv, &i, "--fixture", &v)) {
-            if (v == NULL) {
-                return usage_error("--fixture needs a file", NULL);
-            }
-            opts->fixture_path = v;
-        } else if (option_value(argc, argv, &i, "--report", &v)) {
-            if (v == NULL || strcmp(v, "json") != 0) {
-                return usage_error("--report needs json", v);
-            }
-            opts->report_json = 1;
-        } else {
-            return usage_error("unknown option", arg);
-        }
+    int seed_given = 0, report_format;
+    const cw_opt_t table[] = {
+        {.name = "--target",
+         .type = CW_OPT_CUSTOM,
+         .cb = cw_opt_http_url_cb,
+         .target = &opts->target,
+         .flags = CW_OPT_REQUIRED,
+         .want = "an http:// or https:// URL"},
+        {.name = "--count",
+         .type = CW_OPT_SIZE,
+         .target = &opts->count,
+         .min = 1,
+         .max = 10000000,
+         .metavar = "N",
+         .help = "unique leads (default 100)"},
+        {.name = "--dup",
+         .type = CW_OPT_SIZE,
+         .target = &opts->dup,
+         .min = 1,
+         .max = 1000,
+         .metavar = "K",
+         .help = "send every lead K times (default 1); copies are adjacent, so they overlap\nunder concurrency, or spread by "
+                 "--shuffle"},
+        {.name = "--shuffle", .type = CW_OPT_FLAG, .target = &opts->shuffle, .help = "send in a random order derived from --seed"},
+        {.name = "--mutate-types",
+         .type = CW_OPT_FLAG,
+         .target = &opts->mutate,
+         .help = "Clay-like variance: numbers as strings, nulls, column-title keys"},
+        {.name = "--scheme",
+         .type = CW_OPT_CUSTOM,
+         .cb = scheme_cb,
+         .target = &opts->scheme,
+         .given = &opts->scheme_given,
+         .want = "static, bearer, hmac, standard or none",
+         .metavar = "S",
+         .help = "static | bearer | hmac | standard | none (default static with a secret)"},
+        {.name = "--secret",
+         .type = CW_OPT_LIST,
+         .target = opts->secrets,
+         .num = &opts->num_secrets,
+         .max = CW_SIGN_MAX_SECRETS,
+         .flags = CW_OPT_NONEMPTY,
+         .metavar = "S",
+         .help = "a secret (repeat for several; standard signs with each); default\n$CLAY_WEBHOOK_SECRET split at commas"},
+        {.name = "--tamper",
+         .type = CW_OPT_CUSTOM,
+         .cb = tamper_cb,
+         .target = &opts->tamper,
+         .want = "wrong-secret, wrong-length, non-hex, non-base64, malformed or missing",
+         .metavar = "MODE",
+         .help = "wrong-secret | wrong-length | non-hex | non-base64 | malformed | missing:\nevery request should then get 401"},
+        {.name = "--skew",
+         .type = CW_OPT_I64,
+         .target = &opts->skew_s,
+         .min = -(double)(INT64_C(1) << 40),
+         .max = (double)(INT64_C(1) << 40),
+         .want = "a whole number of seconds",
+         .metavar = "SECONDS",
+         .help = "shift Standard Webhooks timestamps (negative: in the past)"},
+        {.name = "--idempotency-header",
+         .type = CW_OPT_FLAG,
+         .target = &opts->idempotency_header,
+         .help = "add Idempotency-Key: <row_id> (as Clay users template {{Row ID}})"},
+        {.name = "--concurrency",
+         .type = CW_OPT_SIZE,
+         .target = &opts->concurrency,
+         .min = 1,
+         .max = 100000,
+         .metavar = "C",
+         .help = "requests in flight (default 8; with --rate: a cap, default 256)"},
+        {.name = "--rate",
+         .type = CW_OPT_DOUBLE,
+         .target = &opts->rate,
+         .min = DBL_MIN,
+         .max = 1e6,
+         .want = "a number of requests per second, above 0 (at most 1000000)",
+         .metavar = "R",
+         .help = "open loop: start R requests per second whatever the answers; latency is\n"
+                 "measured from each request's scheduled start (no coordinated omission)"},
+        {.name = "--retry",
+         .type = CW_OPT_ENUM,
+         .target = &opts->retry,
+         .choices = retry_modes,
+         .metavar = "clay|none",
+         .help = "clay: retry transport errors, timeouts, 408, 429 and 5xx with exponential\n"
+                 "backoff and jitter, honouring Retry-After (default none)"},
+        {.name = "--max-attempts",
+         .type = CW_OPT_UINT,
+         .target = &opts->max_attempts,
+         .min = 1,
+         .max = 100,
+         .metavar = "N",
+         .help = "attempts per request with --retry clay (default 8)"},
+        {.name = "--timeout-ms",
+         .type = CW_OPT_U64,
+         .target = &opts->timeout_ms,
+         .min = 1,
+         .max = 3600000,
+         .metavar = "MS",
+         .help = "per attempt (default 30000)"},
+        {.name = "--seed",
+         .type = CW_OPT_U64,
+         .target = &opts->seed,
+         .min = 0,
+         .max = (double)UINT64_MAX,
+         .given = &seed_given,
+         .want = "an unsigned integer",
+         .metavar = "X",
+         .help = "generator and shuffle seed (default random, printed)"},
+        {.name = "--fixture",
+         .type = CW_OPT_STRING,
+         .target = &opts->fixture_path,
+         .metavar = "FILE",
+         .help = "send the first step of this fixture instead of generated leads"},
+        {.name = "--report",
+         .type = CW_OPT_ENUM,
+         .target = &report_format,
+         .choices = report_formats,
+         .given = &opts->report_json,
+         .metavar = "json",
+         .help = "print the summary as one JSON object on stdout (text goes to stderr)"},
+    };
+    if (cw_opt_parse(table, CW_ARRAY_SIZE(table), argc, argv, out_help, err, err_size) != 0) {
+        return -1;
     }
-    if (opts->target == NULL) {
-        return usage_error("--target URL is required", NULL);
+    if (*out_help) {
+        cw_opt_print_help(stdout, usage_head, table, CW_ARRAY_SIZE(table), HELP_COLUMN, usage_tail);
+        return 0;
     }
     if (!seed_given) {
         opts->seed = cw_random_u64() >> 11; /* short enough to retype */
@@ -314,15 +278,17 @@ static int parse_args(int argc, char **argv, fire_opts_t *opts)
         opts->scheme = opts->num_secrets != 0 ? CW_SIGN_STATIC : CW_SIGN_NONE;
     }
     if (opts->scheme_given && opts->scheme != CW_SIGN_NONE && opts->num_secrets == 0) {
-        return usage_error("--scheme needs a --secret (or CLAY_WEBHOOK_SECRET)", NULL);
+        snprintf(err, err_size, "--scheme needs a --secret (or CLAY_WEBHOOK_SECRET)");
+        return -1;
     }
     if (opts->concurrency == 0) {
         opts->concurrency = opts->rate > 0 ? 256 : 8;
     }
     if ((uint64_t)opts->count * opts->dup > CW_FIRE_MAX_SENDS) {
-        return usage_error("--count times --dup is too large", NULL);
+        snprintf(err, err_size, "--count times --dup is too large");
+        return -1;
     }
-    return -1;
+    return 0;
 }
 
 /* ---- building one attempt ---- */
@@ -663,10 +629,15 @@ static void teardown(fire_t *fire)
 int cw_harness_fire_main(int argc, char **argv)
 {
     fire_t fire = {.opts = {.count = 100, .dup = 1, .max_attempts = 8, .timeout_ms = 30000}};
-    int rc = parse_args(argc, argv, &fire.opts);
-    if (rc >= 0) {
+    char err[512];
+    int help = 0, rc;
+    if (parse_args(argc, argv, &fire.opts, &help, err, sizeof(err)) != 0 || help) {
         free(fire.opts.env_secrets);
-        return rc;
+        if (!help) {
+            fprintf(stderr, "clay-harness fire: %s (see clay-harness fire --help)\n", err);
+            return 2;
+        }
+        return 0;
     }
     if ((rc = setup(&fire)) != 0) {
         goto Exit;

@@ -20,6 +20,7 @@
 #include <cjson/cJSON.h>
 #include "cw/http.h"
 #include "cw/log.h"
+#include "cw/opt.h"
 #include "cw/server.h"
 #include "cw/util.h"
 #include "client.h"
@@ -30,7 +31,7 @@
 #define MAX_PREFIX_LEN 60
 #define FORWARD_MAX_RESPONSE_BYTES (16u * 1024 * 1024)
 
-static const char usage_text[] =
+static const char usage_head[] =
     "usage: clay-harness record --listen HOST:PORT --out DIR [options]\n"
     "\n"
     "Listens and stores every request it receives as a fixture file DIR/<prefix>-<time>-<n>.json (replay\n"
@@ -38,15 +39,14 @@ static const char usage_text[] =
     "fixture expects 200; with --forward the request goes on to URL unchanged and the target's answer is\n"
     "both the reply and the fixture's expectation (status and response JSON).\n"
     "\n"
-    "options:\n"
-    "  --listen HOST:PORT   bind address (port 0 picks a free one)\n"
-    "  --out DIR            where fixtures go (created if missing)\n"
-    "  --forward URL        the target (e.g. http://127.0.0.1:8080); the request's path is appended\n"
-    "  --prefix NAME        fixture names start with NAME (default " DEFAULT_PREFIX ")\n"
-    "  --timeout-ms MS      forwarding timeout (default 30000)\n"
-    "  --workers N          event-loop threads (default 1, so files are numbered in arrival order)\n"
+    "options:\n";
+
+static const char usage_tail[] =
     "\n"
     "Prints 'listening on http://HOST:PORT' on the first line of stdout once bound; SIGTERM stops it.\n";
+
+/* The column where the help text of the options starts. */
+#define HELP_COLUMN 23
 
 typedef struct st_record_t {
     char host[64];
@@ -72,13 +72,6 @@ typedef struct st_captured_t {
     uint8_t *body;
     size_t body_len;
 } captured_t;
-
-static int usage_error(const char *what, const char *arg)
-{
-    fprintf(stderr, "clay-harness record: %s%s%s (see clay-harness record --help)\n", what, arg != NULL ? ": " : "",
-            arg != NULL ? arg : "");
-    return 2;
-}
 
 /* is_hop_by_hop reports whether a header (lower-case |name|) belongs to one connection rather than the
  * request, or is recomputed by whoever sends the bytes next (Host, Content-Length). */
@@ -275,94 +268,102 @@ static int on_request(cw_worker_t *worker, h2o_req_t *req, void *data)
     return 0;
 }
 
-static int parse_listen(const char *s, record_t *record)
+static int listen_cb(const cw_opt_t *opt, const char *value, char *err, size_t err_size)
 {
-    const char *colon = s != NULL ? strrchr(s, ':') : NULL;
+    record_t *record = opt->target;
+    const char *colon = strrchr(value, ':');
     uint64_t port;
-    if (colon == NULL || colon == s || (size_t)(colon - s) >= sizeof(record->host) ||
+    if (colon == NULL || colon == value || (size_t)(colon - value) >= sizeof(record->host) ||
         cw_parse_u64(colon + 1, strlen(colon + 1), 0, 65535, &port) != 0) {
         return -1;
     }
-    memcpy(record->host, s, (size_t)(colon - s));
-    record->host[colon - s] = '\0';
+    memcpy(record->host, value, (size_t)(colon - value));
+    record->host[colon - value] = '\0';
     record->port = (uint16_t)port;
     return 0;
 }
 
-static int valid_prefix(const char *s)
+static int prefix_cb(const cw_opt_t *opt, const char *value, char *err, size_t err_size)
 {
-    size_t len = strlen(s);
-    return len != 0 && len <= MAX_PREFIX_LEN &&
-           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
+    size_t len = strlen(value);
+    if (len == 0 || len > MAX_PREFIX_LEN ||
+        strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != len) {
+        return -1;
+    }
+    *(const char **)opt->target = value;
+    return 0;
 }
 
-static int parse_args(int argc, char **argv, record_t *record)
+/* parse_args fills |record|; on --help it prints the usage and sets *|out_help|. Returns 0, or -1 with one
+ * line in |err|. */
+static int parse_args(int argc, char **argv, record_t *record, int *out_help, char *err, size_t err_size)
 {
-    int listen_given = 0;
-    for (int i = 1; i < argc; ++i) {
-        const char *arg = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            fputs(usage_text, stdout);
-            return 0;
-        } else if (strcmp(arg, "--listen") == 0) {
-            if (parse_listen(v, record) != 0) {
-                return usage_error("--listen needs HOST:PORT", v);
-            }
-            listen_given = 1;
-            ++i;
-        } else if (strcmp(arg, "--out") == 0) {
-            if (v == NULL || *v == '\0') {
-                return usage_error("--out needs a folder", NULL);
-            }
-            record->out_dir = v;
-            ++i;
-        } else if (strcmp(arg, "--forward") == 0) {
-            if (v == NULL || (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)) {
-                return usage_error("--forward needs an http(s) URL", v);
-            }
-            record->forward = v;
-            ++i;
-        } else if (strcmp(arg, "--prefix") == 0) {
-            if (v == NULL || !valid_prefix(v)) {
-                return usage_error("--prefix needs 1-60 characters of A-Z a-z 0-9 . _ -", v);
-            }
-            record->prefix = v;
-            ++i;
-        } else if (strcmp(arg, "--timeout-ms") == 0) {
-            uint64_t ms;
-            if (v == NULL || cw_parse_u64(v, strlen(v), 1, 3600000, &ms) != 0) {
-                return usage_error("--timeout-ms needs an integer 1-3600000", v);
-            }
-            record->timeout_ms = ms;
-            ++i;
-        } else if (strcmp(arg, "--workers") == 0) {
-            uint64_t n;
-            if (v == NULL || cw_parse_u64(v, strlen(v), 1, 256, &n) != 0) {
-                return usage_error("--workers needs an integer 1-256", v);
-            }
-            record->num_workers = (size_t)n;
-            ++i;
-        } else {
-            return usage_error("unknown option", arg);
-        }
+    const cw_opt_t opts[] = {
+        {.name = "--listen",
+         .type = CW_OPT_CUSTOM,
+         .cb = listen_cb,
+         .target = record,
+         .flags = CW_OPT_REQUIRED,
+         .want = "HOST:PORT",
+         .metavar = "HOST:PORT",
+         .help = "bind address (port 0 picks a free one)"},
+        {.name = "--out",
+         .type = CW_OPT_STRING,
+         .target = &record->out_dir,
+         .flags = CW_OPT_REQUIRED | CW_OPT_NONEMPTY,
+         .want = "a folder",
+         .metavar = "DIR",
+         .help = "where fixtures go (created if missing)"},
+        {.name = "--forward",
+         .type = CW_OPT_CUSTOM,
+         .cb = cw_opt_http_url_cb,
+         .target = &record->forward,
+         .want = "an http(s) URL",
+         .metavar = "URL",
+         .help = "the target (e.g. http://127.0.0.1:8080); the request's path is appended"},
+        {.name = "--prefix",
+         .type = CW_OPT_CUSTOM,
+         .cb = prefix_cb,
+         .target = &record->prefix,
+         .want = "1-60 characters of A-Z a-z 0-9 . _ -",
+         .metavar = "NAME",
+         .help = "fixture names start with NAME (default " DEFAULT_PREFIX ")"},
+        {.name = "--timeout-ms",
+         .type = CW_OPT_U64,
+         .target = &record->timeout_ms,
+         .min = 1,
+         .max = 3600000,
+         .metavar = "MS",
+         .help = "forwarding timeout (default 30000)"},
+        {.name = "--workers",
+         .type = CW_OPT_SIZE,
+         .target = &record->num_workers,
+         .min = 1,
+         .max = 256,
+         .metavar = "N",
+         .help = "event-loop threads (default 1, so files are numbered in arrival order)"},
+    };
+    if (cw_opt_parse(opts, CW_ARRAY_SIZE(opts), argc, argv, out_help, err, err_size) != 0) {
+        return -1;
     }
-    if (!listen_given) {
-        return usage_error("--listen HOST:PORT is required", NULL);
+    if (*out_help) {
+        cw_opt_print_help(stdout, usage_head, opts, CW_ARRAY_SIZE(opts), HELP_COLUMN, usage_tail);
     }
-    if (record->out_dir == NULL) {
-        return usage_error("--out DIR is required", NULL);
-    }
-    return -1;
+    return 0;
 }
 
 int cw_harness_record_main(int argc, char **argv)
 {
     record_t record = {.prefix = DEFAULT_PREFIX, .timeout_ms = 30000, .num_workers = 1};
     cw_server_t *server = NULL;
-    int rc = parse_args(argc, argv, &record);
-    if (rc >= 0) {
-        return rc;
+    char err[512];
+    int help = 0, rc;
+    if (parse_args(argc, argv, &record, &help, err, sizeof(err)) != 0) {
+        fprintf(stderr, "clay-harness record: %s (see clay-harness record --help)\n", err);
+        return 2;
+    }
+    if (help) {
+        return 0;
     }
     if (mkdir(record.out_dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "clay-harness record: cannot create %s: %s\n", record.out_dir, strerror(errno));

@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 #include "cw/http.h"
 #include "cw/loop.h"
+#include "cw/opt.h"
 #include "cw/util.h"
 #include "client.h"
 #include "fixture.h"
@@ -28,7 +29,7 @@
 #define LEDGER_MAX_BYTES (64u * 1024 * 1024)
 #define RESPONSE_MAX_BYTES (16u * 1024 * 1024)
 
-static const char usage_text[] =
+static const char usage_head[] =
     "usage: clay-harness replay [options] PATH...\n"
     "\n"
     "Replays fixture files (PATH: a file, or a folder searched recursively for *.json, in sorted order)\n"
@@ -36,15 +37,13 @@ static const char usage_text[] =
     "(with --mock) the sink deliveries the mock recorded. Prints 'ok NAME' or 'FAIL NAME: WHY' per case\n"
     "and a final 'N passed, N failed'. See fixtures/README.md for the format and the target's setup.\n"
     "\n"
-    "options:\n"
-    "  --target URL      where to send (default " DEFAULT_TARGET "); fixture paths are appended\n"
-    "  --secret S        sign with S instead of the fixture's secrets (repeat for several)\n"
-    "  --mock URL        the clay-harness mock whose sinks the target delivers to (for 'deliveries' and\n"
-    "                    'sink_json' expectations; a case with them fails without --mock)\n"
-    "  --junit FILE      also write JUnit XML to FILE\n"
-    "  --timeout-ms MS   per request (default 30000)\n"
-    "\n"
-    "Exit status: 0 when every case passed, 1 otherwise, 2 on bad usage.\n";
+    "options:\n";
+
+static const char usage_tail[] = "\n"
+                                 "Exit status: 0 when every case passed, 1 otherwise, 2 on bad usage.\n";
+
+/* The column where the help text of the options starts. */
+#define HELP_COLUMN 20
 
 typedef struct st_replay_t {
     const char *target;
@@ -61,13 +60,6 @@ typedef struct st_path_list_t {
     char **paths;
     size_t num, cap;
 } path_list_t;
-
-static int usage_error(const char *what, const char *arg)
-{
-    fprintf(stderr, "clay-harness replay: %s%s%s (see clay-harness replay --help)\n", what, arg != NULL ? ": " : "",
-            arg != NULL ? arg : "");
-    return 2;
-}
 
 /* ---- finding the fixtures ---- */
 
@@ -150,18 +142,18 @@ static int sign_step(const replay_t *replay, const cw_fixture_step_t *step, cw_s
     return cw_sign_request(&p, step->request.body, step->request.body_len, out, err, err_size);
 }
 
-/* send_step sends |step|'s request. Returns 0 with the answer in |out|, or -1 with |why| set. */
-static int send_step(replay_t *replay, const cw_fixture_step_t *step, cw_http_result_t *out, char *why, size_t why_size)
+/* send_step sends |step|'s request. Returns 0 with the answer in |out|, or -1 with |err| set. */
+static int send_step(replay_t *replay, const cw_fixture_step_t *step, cw_http_result_t *out, char *err, size_t err_size)
 {
     const cw_fixture_request_t *r = &step->request;
     char *lines[CW_FIXTURE_MAX_HEADERS + CW_SIGN_MAX_HEADERS];
     size_t num_lines = 0;
-    char err[256];
+    char sub[256];
     cw_sign_headers_t auth;
     int rc = -1;
 
-    if (sign_step(replay, step, &auth, err, sizeof(err)) != 0) {
-        snprintf(why, why_size, "cannot sign: %s", err);
+    if (sign_step(replay, step, &auth, sub, sizeof(sub)) != 0) {
+        snprintf(err, err_size, "cannot sign: %s", sub);
         return -1;
     }
     for (size_t i = 0; i != r->num_headers && num_lines < CW_FIXTURE_MAX_HEADERS; ++i) {
@@ -183,7 +175,7 @@ static int send_step(replay_t *replay, const cw_fixture_step_t *step, cw_http_re
                              .max_response_bytes = RESPONSE_MAX_BYTES,
                              .head_only = strcmp(r->method, "HEAD") == 0};
     if (cw_hclient_fetch(replay->http, &replay->loop, &req, out) != CW_HTTP_OK) {
-        snprintf(why, why_size, "no answer from %s: %s", url, out->error_text);
+        snprintf(err, err_size, "no answer from %s: %s", url, out->error_text);
         cw_http_result_free(out);
         goto Exit;
     }
@@ -244,15 +236,15 @@ static int delivery_matches(const cJSON *delivery, const char *event_id, const c
 }
 
 /* check_deliveries compares the mock's ledger with |step|'s expectations for |event_id| (may be NULL).
- * Returns 1 when they match, else 0 with |why| set. */
-static int check_deliveries(replay_t *replay, const cw_fixture_step_t *step, const char *event_id, size_t first, char *why,
-                            size_t why_size)
+ * Returns 0 when they match, else -1 with the first difference in |err|. */
+static int check_deliveries(replay_t *replay, const cw_fixture_step_t *step, const char *event_id, size_t first, char *err,
+                            size_t err_size)
 {
     const cw_fixture_expect_t *e = &step->expect;
     cw_http_result_t res = {0};
     cJSON *ledger = NULL;
     char *row_id = NULL;
-    int ok = 0;
+    int rc = -1;
 
     cw_buf_t url = CW_BUF_INIT;
     cw_buf_appends(&url, replay->mock);
@@ -266,14 +258,14 @@ static int check_deliveries(replay_t *replay, const cw_fixture_step_t *step, con
     }
     cw_http_request_t req = {.url = url.base, .timeout_ms = replay->timeout_ms, .max_response_bytes = LEDGER_MAX_BYTES};
     if (cw_hclient_fetch(replay->http, &replay->loop, &req, &res) != CW_HTTP_OK || res.status != 200) {
-        snprintf(why, why_size, "cannot read the mock's ledger at %s: %s", url.base,
+        snprintf(err, err_size, "cannot read the mock's ledger at %s: %s", url.base,
                  res.error != CW_HTTP_OK ? res.error_text : "not 200");
         goto Exit;
     }
     ledger = cJSON_ParseWithLength(res.body, res.body_len);
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(ledger, "deliveries");
     if (!cJSON_IsArray(list)) {
-        snprintf(why, why_size, "the mock's ledger at %s has no \"deliveries\" list", url.base);
+        snprintf(err, err_size, "the mock's ledger at %s has no \"deliveries\" list", url.base);
         goto Exit;
     }
     for (size_t k = 0; k != CW_FIXTURE_NUM_SINKS; ++k) {
@@ -293,31 +285,31 @@ static int check_deliveries(replay_t *replay, const cw_fixture_step_t *step, con
             }
         }
         if (e->deliveries[k] >= 0 && count != e->deliveries[k]) {
-            snprintf(why, why_size, "deliveries.%s: expected %d, the mock recorded %d for event %s", sink, e->deliveries[k], count,
+            snprintf(err, err_size, "deliveries.%s: expected %d, the mock recorded %d for event %s", sink, e->deliveries[k], count,
                      event_id != NULL ? event_id : "(none named)");
             goto Exit;
         }
         if (e->sink_json[k] != NULL) {
             char sub[512];
             if (latest == NULL) {
-                snprintf(why, why_size, "sink_json.%s: the sink received nothing for event %s", sink,
+                snprintf(err, err_size, "sink_json.%s: the sink received nothing for event %s", sink,
                          event_id != NULL ? event_id : "(none named)");
                 goto Exit;
             }
             if (!cw_json_subset_match(e->sink_json[k], cJSON_GetObjectItemCaseSensitive(latest, "body"), sub, sizeof(sub))) {
-                snprintf(why, why_size, "sink_json.%s: %s", sink, sub);
+                snprintf(err, err_size, "sink_json.%s: %s", sink, sub);
                 goto Exit;
             }
         }
     }
-    ok = 1;
+    rc = 0;
 
 Exit:
     cJSON_Delete(ledger);
     cw_http_result_free(&res);
     cw_buf_free(&url);
     free(row_id);
-    return ok;
+    return rc;
 }
 
 /* event_id_of returns the response's "id" string (malloc'd, at most 256 bytes), else NULL. */
@@ -334,8 +326,8 @@ static char *event_id_of(const char *body, size_t len)
 }
 
 /* ledger_size reads how many deliveries the mock's ledger holds. Returns 0 with *|out| set, or -1 with
- * |why| set. */
-static int ledger_size(replay_t *replay, size_t *out, char *why, size_t why_size)
+ * |err| set. */
+static int ledger_size(replay_t *replay, size_t *out, char *err, size_t err_size)
 {
     cw_http_result_t res = {0};
     cJSON *summary = NULL;
@@ -343,14 +335,14 @@ static int ledger_size(replay_t *replay, size_t *out, char *why, size_t why_size
     char *url = cw_hclient_url(replay->mock, "/_harness/deliveries?summary=1");
     cw_http_request_t req = {.url = url, .timeout_ms = replay->timeout_ms};
     if (cw_hclient_fetch(replay->http, &replay->loop, &req, &res) != CW_HTTP_OK || res.status != 200) {
-        snprintf(why, why_size, "cannot read the mock's ledger at %s: %s", url,
+        snprintf(err, err_size, "cannot read the mock's ledger at %s: %s", url,
                  res.error != CW_HTTP_OK ? res.error_text : "not 200");
         goto Exit;
     }
     summary = cJSON_ParseWithLength(res.body, res.body_len);
     const cJSON *total = cJSON_GetObjectItemCaseSensitive(summary, "total");
     if (!cJSON_IsNumber(total) || total->valuedouble < 0) {
-        snprintf(why, why_size, "the mock's ledger summary at %s has no \"total\"", url);
+        snprintf(err, err_size, "the mock's ledger summary at %s has no \"total\"", url);
         goto Exit;
     }
     *out = (size_t)total->valuedouble;
@@ -365,18 +357,19 @@ Exit:
 
 /* ---- one case ---- */
 
-/* run_case returns 1 when every step of |fx| met its expectations, else 0 with the first failure in |why|. */
-static int run_case(replay_t *replay, const cw_fixture_t *fx, char *why, size_t why_size)
+/* run_case runs the steps of |fx|. Returns 0 when every one met its expectations, else -1 with the first failure
+ * in |err|. */
+static int run_case(replay_t *replay, const cw_fixture_t *fx, char *err, size_t err_size)
 {
     char *event_id = NULL;     /* the latest event a step's answer named */
     size_t first_delivery = 0; /* the ledger's size when the case began: only later deliveries are the case's */
-    int ok = 0;
+    int rc = -1;
     if (replay->mock != NULL) {
         for (size_t s = 0; s != fx->num_steps; ++s) {
             if (expects_deliveries(&fx->steps[s].expect)) {
                 char sub[512];
                 if (ledger_size(replay, &first_delivery, sub, sizeof(sub)) != 0) {
-                    snprintf(why, why_size, "%s", sub);
+                    snprintf(err, err_size, "%s", sub);
                     goto Exit;
                 }
                 break;
@@ -388,7 +381,7 @@ static int run_case(replay_t *replay, const cw_fixture_t *fx, char *why, size_t 
         char sub[1024];
         cw_http_result_t res;
         if (send_step(replay, step, &res, sub, sizeof(sub)) != 0) {
-            snprintf(why, why_size, "step %zu: %s", s + 1, sub);
+            snprintf(err, err_size, "step %zu: %s", s + 1, sub);
             goto Exit;
         }
         cw_fixture_header_t *headers = cw_calloc(res.num_headers + 1, sizeof(*headers));
@@ -397,7 +390,7 @@ static int run_case(replay_t *replay, const cw_fixture_t *fx, char *why, size_t 
             headers[i].value = res.headers[i].value;
         }
         int matched = cw_fixture_check_response(&step->expect, res.status, headers, res.num_headers, res.body, res.body_len, sub,
-                                                sizeof(sub));
+                                                sizeof(sub)) == 0;
         free(headers);
         char *id = event_id_of(res.body, res.body_len);
         if (id != NULL) {
@@ -406,25 +399,25 @@ static int run_case(replay_t *replay, const cw_fixture_t *fx, char *why, size_t 
         }
         cw_http_result_free(&res);
         if (!matched) {
-            snprintf(why, why_size, "step %zu: %s", s + 1, sub);
+            snprintf(err, err_size, "step %zu: %s", s + 1, sub);
             goto Exit;
         }
         if (expects_deliveries(&step->expect)) {
             if (replay->mock == NULL) {
-                snprintf(why, why_size, "step %zu expects sink deliveries, but no --mock URL was given to read them from", s + 1);
+                snprintf(err, err_size, "step %zu expects sink deliveries, but no --mock URL was given to read them from", s + 1);
                 goto Exit;
             }
-            if (!check_deliveries(replay, step, event_id, first_delivery, sub, sizeof(sub))) {
-                snprintf(why, why_size, "step %zu: %s", s + 1, sub);
+            if (check_deliveries(replay, step, event_id, first_delivery, sub, sizeof(sub)) != 0) {
+                snprintf(err, err_size, "step %zu: %s", s + 1, sub);
                 goto Exit;
             }
         }
     }
-    ok = 1;
+    rc = 0;
 
 Exit:
     free(event_id);
-    return ok;
+    return rc;
 }
 
 /* one_line keeps a reason on one output line (fixture errors and matcher paths may hold newlines). */
@@ -437,57 +430,67 @@ static void one_line(char *s)
     }
 }
 
-static int parse_args(int argc, char **argv, replay_t *replay, path_list_t *inputs)
+static int input_cb(const cw_opt_t *opt, const char *value, char *err, size_t err_size)
 {
-    for (int i = 1; i < argc; ++i) {
-        const char *arg = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            fputs(usage_text, stdout);
-            return 0;
-        } else if (strcmp(arg, "--target") == 0 || strcmp(arg, "--mock") == 0) {
-            if (v == NULL || (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)) {
-                return usage_error(strcmp(arg, "--target") == 0 ? "--target needs an http(s) URL" : "--mock needs an http(s) URL",
-                                   v);
-            }
-            *(strcmp(arg, "--target") == 0 ? &replay->target : &replay->mock) = v;
-            ++i;
-        } else if (strcmp(arg, "--secret") == 0) {
-            if (v == NULL || *v == '\0') {
-                return usage_error("--secret needs a value", NULL);
-            }
-            if (replay->num_secrets == CW_SIGN_MAX_SECRETS) {
-                return usage_error("too many --secret (at most 8)", NULL);
-            }
-            replay->secrets[replay->num_secrets++] = v;
-            ++i;
-        } else if (strcmp(arg, "--junit") == 0) {
-            if (v == NULL) {
-                return usage_error("--junit needs a file", NULL);
-            }
-            replay->junit = v;
-            ++i;
-        } else if (strcmp(arg, "--timeout-ms") == 0) {
-            uint64_t ms;
-            if (v == NULL || cw_parse_u64(v, strlen(v), 1, 3600000, &ms) != 0) {
-                return usage_error("--timeout-ms needs an integer 1-3600000", v);
-            }
-            replay->timeout_ms = ms;
-            ++i;
-        } else if (strcmp(arg, "--") == 0) {
-            for (++i; i < argc; ++i) {
-                list_add(inputs, argv[i]);
-            }
-        } else if (arg[0] == '-' && arg[1] != '\0') {
-            return usage_error("unknown option", arg);
-        } else {
-            list_add(inputs, (char *)arg);
-        }
+    list_add(opt->target, (char *)value);
+    return 0;
+}
+
+/* parse_args fills |replay| and |inputs|; on --help it prints the usage and sets *|out_help|. Returns 0, or
+ * -1 with one line in |err|. */
+static int parse_args(int argc, char **argv, replay_t *replay, path_list_t *inputs, int *out_help, char *err, size_t err_size)
+{
+    const char *url = "an http(s) URL";
+    const cw_opt_t opts[] = {
+        {.name = "--target",
+         .type = CW_OPT_CUSTOM,
+         .cb = cw_opt_http_url_cb,
+         .target = &replay->target,
+         .want = url,
+         .metavar = "URL",
+         .help = "where to send (default " DEFAULT_TARGET "); fixture paths are appended"},
+        {.name = "--secret",
+         .type = CW_OPT_LIST,
+         .target = replay->secrets,
+         .num = &replay->num_secrets,
+         .max = CW_SIGN_MAX_SECRETS,
+         .flags = CW_OPT_NONEMPTY,
+         .metavar = "S",
+         .help = "sign with S instead of the fixture's secrets (repeat for several)"},
+        {.name = "--mock",
+         .type = CW_OPT_CUSTOM,
+         .cb = cw_opt_http_url_cb,
+         .target = &replay->mock,
+         .want = url,
+         .metavar = "URL",
+         .help = "the clay-harness mock whose sinks the target delivers to (for 'deliveries' and\n"
+                 "'sink_json' expectations; a case with them fails without --mock)"},
+        {.name = "--junit",
+         .type = CW_OPT_STRING,
+         .target = &replay->junit,
+         .metavar = "FILE",
+         .help = "also write JUnit XML to FILE"},
+        {.name = "--timeout-ms",
+         .type = CW_OPT_U64,
+         .target = &replay->timeout_ms,
+         .min = 1,
+         .max = 3600000,
+         .metavar = "MS",
+         .help = "per request (default 30000)"},
+        {.name = "PATH", .type = CW_OPT_CUSTOM, .cb = input_cb, .target = inputs},
+    };
+    if (cw_opt_parse(opts, CW_ARRAY_SIZE(opts), argc, argv, out_help, err, err_size) != 0) {
+        return -1;
+    }
+    if (*out_help) {
+        cw_opt_print_help(stdout, usage_head, opts, CW_ARRAY_SIZE(opts), HELP_COLUMN, usage_tail);
+        return 0;
     }
     if (inputs->num == 0) {
-        return usage_error("give at least one fixture file or folder", NULL);
+        snprintf(err, err_size, "give at least one fixture file or folder");
+        return -1;
     }
-    return -1;
+    return 0;
 }
 
 /* expand_inputs turns the command line's PATHs into |files|: folders become their *.json files (sorted),
@@ -528,7 +531,7 @@ static int replay_file(replay_t *replay, const char *path, cw_junit_case_t *out)
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         snprintf(why, sizeof(why), "%s: no *.json fixtures in this folder", path);
     } else if (cw_fixture_load(path, &fx, why, sizeof(why)) == 0) {
-        ok = run_case(replay, fx, why, sizeof(why));
+        ok = run_case(replay, fx, why, sizeof(why)) == 0;
     }
     one_line(why);
     /* Load errors start with the path already: do not say it twice. */
@@ -554,10 +557,15 @@ int cw_harness_replay_main(int argc, char **argv)
     path_list_t inputs = {0}, files = {0};
     cw_junit_case_t *cases = NULL;
     size_t passed = 0;
-    int rc = parse_args(argc, argv, &replay, &inputs);
-    if (rc >= 0) {
+    char err[512];
+    int help = 0, rc;
+    if (parse_args(argc, argv, &replay, &inputs, &help, err, sizeof(err)) != 0 || help) {
         free(inputs.paths);
-        return rc;
+        if (!help) {
+            fprintf(stderr, "clay-harness replay: %s (see clay-harness replay --help)\n", err);
+            return 2;
+        }
+        return 0;
     }
     expand_inputs(&inputs, &files);
     replay.http = cw_http_new();

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include "cw/http.h"
+#include "cw/opt.h"
 #include "cw/util.h"
 #include "client.h"
 
@@ -821,20 +822,74 @@ static const scenario_t scenarios[] = {
     {"store-down", sc_store_down, "store down: 503 + Retry-After; Clay-like retries complete once it is back"},
 };
 
-static void usage(FILE *fp)
+/* The column where the help text of the options starts. */
+#define HELP_COLUMN 19
+
+/* names_t is the scenarios named on the command line. */
+typedef struct st_names_t {
+    const char *names[CW_ARRAY_SIZE(scenarios)];
+    size_t num_names;
+} names_t;
+
+static int name_cb(const cw_opt_t *opt, const char *value, char *err, size_t err_size)
 {
-    fputs("usage: clay-harness scenario [--function PATH] [--leads N] [--keep] [-v] [NAME...]\n"
-          "  Starts a mock and instances of the function as processes on 127.0.0.1 and runs the named\n"
-          "  scenarios (default: all), printing one line per scenario and 'N passed, N failed'.\n"
-          "  --function PATH  the clay-function binary (default: $CLAY_FUNCTION, else next to this binary)\n"
-          "  --leads N        unique leads per scenario (default: each scenario's own)\n"
-          "  --keep           keep the scratch folder (logs, stores)\n"
-          "  -v               narrate\n"
-          "scenarios:\n",
-          fp);
+    names_t *list = opt->target;
+    size_t k;
+    for (k = 0; k != CW_ARRAY_SIZE(scenarios) && strcmp(scenarios[k].name, value) != 0; ++k) {
+    }
+    if (k == CW_ARRAY_SIZE(scenarios)) {
+        snprintf(err, err_size, "unknown scenario '%.100s'", value);
+        return -1;
+    }
+    if (list->num_names == CW_ARRAY_SIZE(list->names)) {
+        snprintf(err, err_size, "too many names");
+        return -1;
+    }
+    list->names[list->num_names++] = value;
+    return 0;
+}
+
+static void usage(FILE *fp, const cw_opt_t *opts, size_t num_opts)
+{
+    cw_opt_print_help(fp,
+                      "usage: clay-harness scenario [--function PATH] [--leads N] [--keep] [-v] [NAME...]\n"
+                      "  Starts a mock and instances of the function as processes on 127.0.0.1 and runs the named\n"
+                      "  scenarios (default: all), printing one line per scenario and 'N passed, N failed'.\n",
+                      opts, num_opts, HELP_COLUMN, "scenarios:\n");
     for (size_t i = 0; i != CW_ARRAY_SIZE(scenarios); ++i) {
         fprintf(fp, "  %-20s %s\n", scenarios[i].name, scenarios[i].what);
     }
+}
+
+/* parse_args fills |ctx|, *|keep| and |names|; on --help it prints the usage and sets *|out_help|. Returns 0,
+ * or -1 with one line in |err|. */
+static int parse_args(int argc, char **argv, ctx_t *ctx, int *keep, names_t *names, int *out_help, char *err, size_t err_size)
+{
+    const cw_opt_t opts[] = {
+        {.name = "--function",
+         .type = CW_OPT_STRING,
+         .target = &ctx->function,
+         .metavar = "PATH",
+         .help = "the clay-function binary (default: $CLAY_FUNCTION, else next to this binary)"},
+        {.name = "--leads",
+         .type = CW_OPT_SIZE,
+         .target = &ctx->leads,
+         .min = 1,
+         .max = 1000000,
+         .want = "a number from 1 to 1000000",
+         .metavar = "N",
+         .help = "unique leads per scenario (default: each scenario's own)"},
+        {.name = "--keep", .type = CW_OPT_FLAG, .target = keep, .help = "keep the scratch folder (logs, stores)"},
+        {.name = "--verbose", .alias = "-v", .type = CW_OPT_FLAG, .target = &ctx->verbose, .usage = "-v", .help = "narrate"},
+        {.name = "NAME", .type = CW_OPT_CUSTOM, .cb = name_cb, .target = names},
+    };
+    if (cw_opt_parse(opts, CW_ARRAY_SIZE(opts), argc, argv, out_help, err, err_size) != 0) {
+        return -1;
+    }
+    if (*out_help) {
+        usage(stdout, opts, CW_ARRAY_SIZE(opts));
+    }
+    return 0;
 }
 
 static int rm_tree(const char *path)
@@ -850,45 +905,16 @@ static int rm_tree(const char *path)
 int cw_harness_scenario_main(int argc, char **argv)
 {
     ctx_t ctx = {.function = getenv("CLAY_FUNCTION")};
-    int keep = 0;
-    const char *names[CW_ARRAY_SIZE(scenarios)];
-    size_t num_names = 0;
+    int keep = 0, help = 0;
+    names_t names = {.num_names = 0};
+    char err[512];
 
-    for (int i = 1; i < argc; ++i) {
-        if (strcmp(argv[i], "--function") == 0 && i + 1 < argc) {
-            ctx.function = argv[++i];
-        } else if (strcmp(argv[i], "--leads") == 0 && i + 1 < argc) {
-            uint64_t n;
-            if (cw_parse_u64(argv[i + 1], strlen(argv[i + 1]), 1, 1000000, &n) != 0) {
-                fprintf(stderr, "clay-harness scenario: --leads must be a number from 1 to 1000000\n");
-                return 2;
-            }
-            ctx.leads = (size_t)n;
-            ++i;
-        } else if (strcmp(argv[i], "--keep") == 0) {
-            keep = 1;
-        } else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
-            ctx.verbose = 1;
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (argv[i][0] == '-') {
-            fprintf(stderr, "clay-harness scenario: unknown option '%s'\n", argv[i]);
-            return 2;
-        } else {
-            size_t k;
-            for (k = 0; k != CW_ARRAY_SIZE(scenarios) && strcmp(scenarios[k].name, argv[i]) != 0; ++k) {
-            }
-            if (k == CW_ARRAY_SIZE(scenarios)) {
-                fprintf(stderr, "clay-harness scenario: unknown scenario '%s' (see --help)\n", argv[i]);
-                return 2;
-            }
-            if (num_names == CW_ARRAY_SIZE(names)) {
-                fprintf(stderr, "clay-harness scenario: too many names\n");
-                return 2;
-            }
-            names[num_names++] = argv[i];
-        }
+    if (parse_args(argc, argv, &ctx, &keep, &names, &help, err, sizeof(err)) != 0) {
+        fprintf(stderr, "clay-harness scenario: %s (see clay-harness scenario --help)\n", err);
+        return 2;
+    }
+    if (help) {
+        return 0;
     }
     ssize_t n = readlink("/proc/self/exe", ctx.self, sizeof(ctx.self) - 1);
     if (n <= 0) {
@@ -919,9 +945,9 @@ int cw_harness_scenario_main(int argc, char **argv)
 
     size_t passed = 0, failed = 0;
     for (size_t i = 0; i != CW_ARRAY_SIZE(scenarios); ++i) {
-        int wanted = num_names == 0;
-        for (size_t k = 0; k != num_names; ++k) {
-            wanted |= strcmp(names[k], scenarios[i].name) == 0;
+        int wanted = names.num_names == 0;
+        for (size_t k = 0; k != names.num_names; ++k) {
+            wanted |= strcmp(names.names[k], scenarios[i].name) == 0;
         }
         if (!wanted) {
             continue;

@@ -39,7 +39,7 @@ typedef enum en_cw_gen_route_t {
     CW_GEN_ROUTE_OUTREACH,
 } cw_gen_route_t;
 
-/* The function's routing thresholds (DESIGN.md section 3, step 6). */
+/* The function's routing thresholds (docs/design.md §6). */
 typedef struct st_cw_gen_thresholds_t {
     double outreach_min; /* OUTREACH_MIN_SCORE, default 80 */
     double nurture_min;  /* NURTURE_MIN_SCORE, default 50 */

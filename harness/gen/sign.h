@@ -3,7 +3,7 @@
  * sender would attach to a callback body, for every scheme the function
  * accepts, and can damage them on purpose for negative tests.
  *
- * This is an independent implementation (DESIGN.md section 9): it links only
+ * This is an independent implementation (docs/design.md §15): it links only
  * lib/ (cw_*) and BoringSSL, never function/, so the verifier and the signer
  * cannot agree on a shared mistake. It is checked against the Standard
  * Webhooks v1 spec test vector and an HMAC vector computed with another tool.

@@ -6,17 +6,16 @@
  * dispatches requests, and serves the metadata mock and /_harness/{health,
  * reset,metadata}.
  */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cw/log.h"
+#include "cw/opt.h"
 #include "cw/server.h"
 #include "cw/util.h"
 #include "mock.h"
 
-static const char usage_text[] =
+static const char usage_head[] =
     "usage: clay-harness mock [options]\n"
     "\n"
     "Serves, on one port:\n"
@@ -46,171 +45,161 @@ static const char usage_text[] =
     "  GET|DELETE /_harness/store/log    every store request (arrival, delay, method, status, name)\n"
     "  GET  /_harness/metadata/stats\n"
     "\n"
-    "options:\n"
-    "  --listen HOST:PORT             bind address (default 127.0.0.1:0; port 0 picks a free one)\n"
-    "  --workers N                    event-loop threads (default 1)\n"
-    "  --clay-auth TOKEN              require x-clay-webhook-auth: TOKEN (else 401)\n"
-    "  --clay-rate R                  workspace rate limit, rows per second (default 10)\n"
-    "  --clay-burst B                 workspace burst (default 20)\n"
-    "  --clay-limit N                 submissions per webhook, then 403 (default 50000)\n"
-    "  --expire-after N               a webhook answers 404 for good after N accepted rows (default never)\n"
-    "  --token-ttl S                  metadata token expires_in (default 3600)\n"
-    "  --require-token                the GCS emulator wants Authorization: Bearer mock-token-* (else 401)\n"
-    "  --store-fail-rate F            fraction of store requests answered 503 before doing anything\n"
-    "  --store-latency-ms MS          latency added to every store answer\n"
-    "  --store-latency-spike-rate F   fraction of store requests with a latency spike\n"
-    "  --store-latency-spike-ms MS    the spike's extra latency\n"
-    "  --store-ambiguous-rate F       fraction of store writes/deletes committed, then answered 503\n"
-    "  --seed X                       seed of the fault injection (default random; logged)\n"
-    "  --verbose                      log every request\n"
-    "\n"
-    "Prints 'listening on http://HOST:PORT' on the first line of stdout once bound.\n";
+    "options:\n";
 
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+static const char usage_tail[] = "\n"
+                                 "Prints 'listening on http://HOST:PORT' on the first line of stdout once bound.\n";
+
+/* The column where the help text of the options starts. */
+#define HELP_COLUMN 33
+
+static int listen_cb(const cw_opt_t *opt, const char *value, char *err, size_t err_size)
 {
-    va_list ap;
-    fputs("clay-harness mock: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs(" (see clay-harness mock --help)\n", stderr);
-    return 2;
-}
-
-typedef enum en_opt_kind_t {
-    OPT_FLAG,    /* int, set to 1, takes no value */
-    OPT_U64,     /* uint64_t in [min, max] */
-    OPT_DOUBLE,  /* double in [min, max] */
-    OPT_STRING,  /* const char *, non-empty, borrowed from argv */
-    OPT_LISTEN,  /* HOST:PORT into host and port */
-    OPT_WORKERS, /* size_t in [min, max] */
-} opt_kind_t;
-
-typedef struct st_opt_t {
-    const char *name;
-    opt_kind_t kind;
-    void *target;
-    double min, max;
-    const char *want; /* for the usage error: "--x wants <want>, not 'v'" */
-} opt_t;
-
-static int parse_double(const char *s, double min, double max, double *out)
-{
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !(v >= min && v <= max)) {
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int parse_listen(const char *s, cw_mock_config_t *config)
-{
-    const char *colon = strrchr(s, ':');
-    if (colon == NULL || (size_t)(colon - s) >= sizeof(config->host) || colon == s) {
+    cw_mock_config_t *config = opt->target;
+    const char *colon = strrchr(value, ':');
+    if (colon == NULL || (size_t)(colon - value) >= sizeof(config->host) || colon == value) {
         return -1;
     }
     uint64_t port;
     if (cw_parse_u64(colon + 1, strlen(colon + 1), 0, 65535, &port) != 0) {
         return -1;
     }
-    memcpy(config->host, s, (size_t)(colon - s));
-    config->host[colon - s] = '\0';
+    memcpy(config->host, value, (size_t)(colon - value));
+    config->host[colon - value] = '\0';
     config->port = (uint16_t)port;
     return 0;
 }
 
-/* apply_opt stores |value| into |opt|'s target. Returns 0, or -1 when the value is bad. */
-static int apply_opt(const opt_t *opt, const char *value, cw_mock_config_t *config)
-{
-    uint64_t u;
-    switch (opt->kind) {
-    case OPT_FLAG:
-        *(int *)opt->target = 1;
-        return 0;
-    case OPT_U64:
-    case OPT_WORKERS:
-        /* A double cannot hold UINT64_MAX exactly, and converting 2^64 back is undefined: clamp. */
-        if (cw_parse_u64(value, strlen(value), (uint64_t)opt->min, opt->max >= 0x1p64 ? UINT64_MAX : (uint64_t)opt->max, &u) != 0) {
-            return -1;
-        }
-        if (opt->kind == OPT_WORKERS) {
-            *(size_t *)opt->target = (size_t)u;
-        } else {
-            *(uint64_t *)opt->target = u;
-        }
-        return 0;
-    case OPT_DOUBLE:
-        return parse_double(value, opt->min, opt->max, opt->target);
-    case OPT_STRING:
-        if (*value == '\0') {
-            return -1;
-        }
-        *(const char **)opt->target = value;
-        return 0;
-    case OPT_LISTEN:
-        return parse_listen(value, config);
-    }
-    return -1;
-}
-
-/* parse_args fills |config| from argv ("--name value" or "--name=value"). Returns -1 to go on, or an exit code. */
-static int parse_args(int argc, char **argv, cw_mock_config_t *config)
+/* parse_args fills |config| from argv ("--name value" or "--name=value"); on --help it prints the usage
+ * and sets *|out_help|. Returns 0, or -1 with one line in |err|. */
+static int parse_args(int argc, char **argv, cw_mock_config_t *config, int *out_help, char *err, size_t err_size)
 {
     cw_mock_store_faults_t *st = &config->store;
-    const opt_t opts[] = {
-        {"--listen", OPT_LISTEN, NULL, 0, 0, "HOST:PORT"},
-        {"--workers", OPT_WORKERS, &config->num_workers, 1, 64, "1 to 64"},
-        {"--clay-auth", OPT_STRING, &config->clay_auth, 0, 0, "a token"},
-        {"--clay-rate", OPT_DOUBLE, &config->clay_rate, 0.001, 1e6, "rows per second (> 0)"},
-        {"--clay-burst", OPT_DOUBLE, &config->clay_burst, 1, 1e6, "a number >= 1"},
-        {"--clay-limit", OPT_U64, &config->clay_limit, 1, UINT32_MAX, "a positive integer"},
-        {"--expire-after", OPT_U64, &config->expire_after, 1, UINT32_MAX, "a positive integer"},
-        {"--token-ttl", OPT_U64, &config->token_ttl_s, 1, 86400 * 365, "seconds (a positive integer)"},
-        {"--require-token", OPT_FLAG, &config->require_token, 0, 0, NULL},
-        {"--store-fail-rate", OPT_DOUBLE, &st->fail_rate, 0, 1, "a fraction in [0, 1]"},
-        {"--store-ambiguous-rate", OPT_DOUBLE, &st->ambiguous_rate, 0, 1, "a fraction in [0, 1]"},
-        {"--store-latency-spike-rate", OPT_DOUBLE, &st->spike_rate, 0, 1, "a fraction in [0, 1]"},
-        {"--store-latency-ms", OPT_U64, &st->latency_ms, 0, CW_MOCK_MAX_LATENCY_MS, "0 to 600000"},
-        {"--store-latency-spike-ms", OPT_U64, &st->spike_ms, 0, CW_MOCK_MAX_LATENCY_MS, "0 to 600000"},
-        {"--seed", OPT_U64, &config->seed, 0, (double)UINT64_MAX, "a non-negative integer"},
-        {"--verbose", OPT_FLAG, &config->verbose, 0, 0, NULL},
+    const char *fraction = "a fraction in [0, 1]";
+    const cw_opt_t opts[] = {
+        {.name = "--listen",
+         .type = CW_OPT_CUSTOM,
+         .cb = listen_cb,
+         .target = config,
+         .want = "HOST:PORT",
+         .metavar = "HOST:PORT",
+         .help = "bind address (default 127.0.0.1:0; port 0 picks a free one)"},
+        {.name = "--workers",
+         .type = CW_OPT_SIZE,
+         .target = &config->num_workers,
+         .min = 1,
+         .max = 64,
+         .want = "1 to 64",
+         .metavar = "N",
+         .help = "event-loop threads (default 1)"},
+        {.name = "--clay-auth",
+         .type = CW_OPT_STRING,
+         .target = &config->clay_auth,
+         .flags = CW_OPT_NONEMPTY,
+         .want = "a token",
+         .metavar = "TOKEN",
+         .help = "require x-clay-webhook-auth: TOKEN (else 401)"},
+        {.name = "--clay-rate",
+         .type = CW_OPT_DOUBLE,
+         .target = &config->clay_rate,
+         .min = 0.001,
+         .max = 1e6,
+         .want = "rows per second (> 0)",
+         .metavar = "R",
+         .help = "workspace rate limit, rows per second (default 10)"},
+        {.name = "--clay-burst",
+         .type = CW_OPT_DOUBLE,
+         .target = &config->clay_burst,
+         .min = 1,
+         .max = 1e6,
+         .want = "a number >= 1",
+         .metavar = "B",
+         .help = "workspace burst (default 20)"},
+        {.name = "--clay-limit",
+         .type = CW_OPT_U64,
+         .target = &config->clay_limit,
+         .min = 1,
+         .max = UINT32_MAX,
+         .want = "a positive integer",
+         .metavar = "N",
+         .help = "submissions per webhook, then 403 (default 50000)"},
+        {.name = "--expire-after",
+         .type = CW_OPT_U64,
+         .target = &config->expire_after,
+         .min = 1,
+         .max = UINT32_MAX,
+         .want = "a positive integer",
+         .metavar = "N",
+         .help = "a webhook answers 404 for good after N accepted rows (default never)"},
+        {.name = "--token-ttl",
+         .type = CW_OPT_U64,
+         .target = &config->token_ttl_s,
+         .min = 1,
+         .max = 86400 * 365,
+         .want = "seconds (a positive integer)",
+         .metavar = "S",
+         .help = "metadata token expires_in (default 3600)"},
+        {.name = "--require-token",
+         .type = CW_OPT_FLAG,
+         .target = &config->require_token,
+         .help = "the GCS emulator wants Authorization: Bearer mock-token-* (else 401)"},
+        {.name = "--store-fail-rate",
+         .type = CW_OPT_DOUBLE,
+         .target = &st->fail_rate,
+         .min = 0,
+         .max = 1,
+         .want = fraction,
+         .metavar = "F",
+         .help = "fraction of store requests answered 503 before doing anything"},
+        {.name = "--store-latency-ms",
+         .type = CW_OPT_U64,
+         .target = &st->latency_ms,
+         .min = 0,
+         .max = CW_MOCK_MAX_LATENCY_MS,
+         .want = "0 to 600000",
+         .metavar = "MS",
+         .help = "latency added to every store answer"},
+        {.name = "--store-latency-spike-rate",
+         .type = CW_OPT_DOUBLE,
+         .target = &st->spike_rate,
+         .min = 0,
+         .max = 1,
+         .want = fraction,
+         .metavar = "F",
+         .help = "fraction of store requests with a latency spike"},
+        {.name = "--store-latency-spike-ms",
+         .type = CW_OPT_U64,
+         .target = &st->spike_ms,
+         .min = 0,
+         .max = CW_MOCK_MAX_LATENCY_MS,
+         .want = "0 to 600000",
+         .metavar = "MS",
+         .help = "the spike's extra latency"},
+        {.name = "--store-ambiguous-rate",
+         .type = CW_OPT_DOUBLE,
+         .target = &st->ambiguous_rate,
+         .min = 0,
+         .max = 1,
+         .want = fraction,
+         .metavar = "F",
+         .help = "fraction of store writes/deletes committed, then answered 503"},
+        {.name = "--seed",
+         .type = CW_OPT_U64,
+         .target = &config->seed,
+         .min = 0,
+         .max = (double)UINT64_MAX,
+         .want = "a non-negative integer",
+         .metavar = "X",
+         .help = "seed of the fault injection (default random; logged)"},
+        {.name = "--verbose", .type = CW_OPT_FLAG, .target = &config->verbose, .help = "log every request"},
     };
-    for (int i = 1; i < argc; ++i) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            fputs(usage_text, stdout);
-            return 0;
-        }
-        const char *eq = strchr(arg, '=');
-        size_t name_len = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
-        const opt_t *opt = NULL;
-        for (size_t j = 0; j != CW_ARRAY_SIZE(opts) && opt == NULL; ++j) {
-            if (strlen(opts[j].name) == name_len && memcmp(opts[j].name, arg, name_len) == 0) {
-                opt = &opts[j];
-            }
-        }
-        if (opt == NULL) {
-            return usage_error("unknown option or argument '%s'", arg);
-        }
-        const char *value = eq != NULL ? eq + 1 : NULL;
-        if (opt->kind == OPT_FLAG) {
-            if (value != NULL) {
-                return usage_error("%s takes no value", opt->name);
-            }
-        } else if (value == NULL) {
-            if (i + 1 >= argc) {
-                return usage_error("%s needs a value", opt->name);
-            }
-            value = argv[++i];
-        }
-        if (apply_opt(opt, value, config) != 0) {
-            return usage_error("%s wants %s, not '%s'", opt->name, opt->want, value);
-        }
+    if (cw_opt_parse(opts, CW_ARRAY_SIZE(opts), argc, argv, out_help, err, err_size) != 0) {
+        return -1;
     }
-    return -1;
+    if (*out_help) {
+        cw_opt_print_help(stdout, usage_head, opts, CW_ARRAY_SIZE(opts), HELP_COLUMN, usage_tail);
+    }
+    return 0;
 }
 
 /* mounted reports whether |path| is |mount| or under "|mount|/"; *out_rest is what follows |mount|. */
@@ -413,9 +402,14 @@ int cw_harness_mock_main(int argc, char **argv)
                                  .clay_limit = 50000,
                                  .token_ttl_s = 3600,
                                  .seed = cw_random_u64()}};
-    int rc = parse_args(argc, argv, &mock.config);
-    if (rc >= 0) {
-        return rc;
+    char err[512];
+    int help = 0, rc;
+    if (parse_args(argc, argv, &mock.config, &help, err, sizeof(err)) != 0) {
+        fprintf(stderr, "clay-harness mock: %s (see clay-harness mock --help)\n", err);
+        return 2;
+    }
+    if (help) {
+        return 0;
     }
     pthread_mutex_init(&mock.lock, NULL);
     cw_mock_rng_seed(&mock.rng, mock.config.seed);
