@@ -188,7 +188,11 @@ const char *cw_clay_outcome_name(cw_clay_outcome_t outcome)
     static const char *const names[] = {"accepted", "rate_limited", "retry", "gone", "limit", "unauthorized", "rejected"};
     return (size_t)outcome < CW_ARRAY_SIZE(names) ? names[outcome] : "unknown";
 }
+            /* Honoured up to a minute: a broken or hostile "Retry-After: 3153600000" must not park rows for a century. */
 
+            if (r.retry_after_ms > CW_CLAY_RETRY_AFTER_MAX_MS) {
+                r.retry_after_ms = CW_CLAY_RETRY_AFTER_MAX_MS;
+            }
 struct st_cw_clay_client_t {
     cw_http_t *http;
     char *auth_header; /* "x-clay-webhook-auth: <token>"; NULL when no token */

@@ -64,6 +64,9 @@ typedef struct st_cw_clay_urls_t {
     size_t num_urls;
 } cw_clay_urls_t;
 
+/* The longest Retry-After honoured from Clay; a longer one counts as this. */
+#define CW_CLAY_RETRY_AFTER_MAX_MS 60000
+
 /* cw_clay_urls_add appends |len| bytes of |url| (spaces around it trimmed) to
  * |list|. Returns 0, or -1 when it is not an http:// or https:// URL or is
  * already in the list (|list| unchanged). */
@@ -97,7 +100,7 @@ const char *cw_clay_outcome_name(cw_clay_outcome_t outcome);
 typedef struct st_cw_clay_result_t {
     cw_clay_outcome_t outcome;
     int status;             /* 0 on a transport error */
-    int64_t retry_after_ms; /* from Retry-After; -1 when absent */
+    int64_t retry_after_ms; /* from Retry-After, at most CW_CLAY_RETRY_AFTER_MAX_MS; -1 when absent */
     const char *detail;     /* never NULL: "HTTP 400: <start of Clay's answer>" or the transport error */
     uint64_t elapsed_ms;
 } cw_clay_result_t;

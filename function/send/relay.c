@@ -579,25 +579,31 @@ static void add_row(batch_t *b, size_t *cap, const char *json, size_t json_len)
 }
 
 /* parse_rows fills |b| with the body's rows. Returns 0, or an HTTP status with |code| and |detail| set. */
-static int parse_rows(batch_t *b, const char *body, size_t len, const char **code, char *detail, size_t detail_size)
+static int parse_rows(batch_t *b, const char *body, size_t len, size_t max_rows, const char **code, char *detail,
+                      size_t detail_size)
 {
-    size_t cap = 0, i = 0;
-    while (i != len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n')) {
-        ++i;
-    }
-    if (i != len && body[i] == '{') {
-        cJSON *json = cJSON_ParseWithLength(body, len);
-        int ok = cJSON_IsObject(json);
-        cJSON_Delete(json);
-        if (!ok) {
-            *code = "bad_json";
-            snprintf(detail, detail_size, "the body is not valid JSON");
-            return 400;
+    size_t cap = 0;
+    /* Exactly one JSON value, strictly: text after it ("{...} junk") or a missing ',' between rows would
+     * otherwise travel to Clay. The rows reader below is lenient (it serves files), so check here first. */
+    const char *end = NULL;
+    cJSON *json = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    int parsed = json != NULL, top = cJSON_IsObject(json) ? '{' : cJSON_IsArray(json) ? '[' : 0;
+    cJSON_Delete(json);
+    if (parsed) {
+        while (end < body + len && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')) {
+            ++end;
         }
         add_row(b, &cap, body, len);
+    }
+    if (!parsed || end != body + len) {
+        *code = "bad_json";
+        snprintf(detail, detail_size, !parsed ? "the body is not valid JSON" : "the body must be exactly one JSON value");
+        return 400;
+    }
+    if (top == '{') {
         return 0;
     }
-    if (i == len || body[i] != '[') {
+    if (top != '[') {
         *code = "bad_json";
         snprintf(detail, detail_size, "send one row as a JSON object or several as a JSON array of objects");
         return 400;
@@ -614,7 +620,11 @@ static int parse_rows(batch_t *b, const char *body, size_t len, const char **cod
             status = 422;
             break;
         }
-        if (b->num_jobs == MAX_ROWS_PER_REQUEST) {
+        if (b->num_jobs == max_rows) {
+            /* Never drop the rest silently: the whole request is refused, nothing sent. */
+            *code = "too_many_rows";
+            snprintf(detail, detail_size, "at most %zu rows per request (CLAY_BURST, at most %d)", max_rows, MAX_ROWS_PER_REQUEST);
+            status = 413;
             break;
         }
         add_row(b, &cap, row.json, row.json_len);
@@ -679,13 +689,9 @@ int cw_relay_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
     b->relay = relay;
     b->ws = ws;
     b->started_us = cw_now_us();
-    int status = parse_rows(b, req->entity.base != NULL ? req->entity.base : "", req->entity.len, &code, detail, sizeof(detail));
     size_t max_rows = relay->cfg->clay_burst < MAX_ROWS_PER_REQUEST ? (size_t)relay->cfg->clay_burst : MAX_ROWS_PER_REQUEST;
-    if (status == 0 && b->num_jobs > max_rows) {
-        status = 413;
-        code = "too_many_rows";
-        snprintf(detail, sizeof(detail), "at most %zu rows per request (CLAY_BURST)", max_rows);
-    }
+    int status =
+        parse_rows(b, req->entity.base != NULL ? req->entity.base : "", req->entity.len, max_rows, &code, detail, sizeof(detail));
     /* Rows Clay would refuse for their size are answered here and cost nothing. */
     size_t sendable = 0;
     for (size_t i = 0; status == 0 && i != b->num_jobs; ++i) {
