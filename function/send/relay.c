@@ -593,7 +593,6 @@ static int parse_rows(batch_t *b, const char *body, size_t len, size_t max_rows,
         while (end < body + len && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')) {
             ++end;
         }
-        add_row(b, &cap, body, len);
     }
     if (!parsed || end != body + len) {
         *code = "bad_json";
@@ -601,6 +600,7 @@ static int parse_rows(batch_t *b, const char *body, size_t len, size_t max_rows,
         return 400;
     }
     if (top == '{') {
+        add_row(b, &cap, body, len);
         return 0;
     }
     if (top != '[') {
