@@ -188,11 +188,7 @@ const char *cw_clay_outcome_name(cw_clay_outcome_t outcome)
     static const char *const names[] = {"accepted", "rate_limited", "retry", "gone", "limit", "unauthorized", "rejected"};
     return (size_t)outcome < CW_ARRAY_SIZE(names) ? names[outcome] : "unknown";
 }
-            /* Honoured up to a minute: a broken or hostile "Retry-After: 3153600000" must not park rows for a century. */
 
-            if (r.retry_after_ms > CW_CLAY_RETRY_AFTER_MAX_MS) {
-                r.retry_after_ms = CW_CLAY_RETRY_AFTER_MAX_MS;
-            }
 struct st_cw_clay_client_t {
     cw_http_t *http;
     char *auth_header; /* "x-clay-webhook-auth: <token>"; NULL when no token */
@@ -257,7 +253,11 @@ static void on_posted(const cw_http_response_t *res, void *data)
     } else {
         const char *ra = cw_http_find_header(res->headers, res->num_headers, "retry-after");
         if (ra != NULL) {
+            /* Honoured up to a minute: a broken or hostile "Retry-After: 3153600000" must not park rows for a century. */
             r.retry_after_ms = cw_http_retry_after_ms(ra, cw_wall_ms());
+            if (r.retry_after_ms > CW_CLAY_RETRY_AFTER_MAX_MS) {
+                r.retry_after_ms = CW_CLAY_RETRY_AFTER_MAX_MS;
+            }
         }
         cw_buf_appendf(&detail, "HTTP %d", res->status);
         if (res->body_len != 0 && r.outcome != CW_CLAY_ACCEPTED) {

@@ -64,9 +64,6 @@ typedef struct st_cw_clay_urls_t {
     size_t num_urls;
 } cw_clay_urls_t;
 
-/* The longest Retry-After honoured from Clay; a longer one counts as this. */
-#define CW_CLAY_RETRY_AFTER_MAX_MS 60000
-
 /* cw_clay_urls_add appends |len| bytes of |url| (spaces around it trimmed) to
  * |list|. Returns 0, or -1 when it is not an http:// or https:// URL or is
  * already in the list (|list| unchanged). */
@@ -90,6 +87,9 @@ typedef enum en_cw_clay_outcome_t {
     CW_CLAY_UNAUTHORIZED, /* 401: the x-clay-webhook-auth token is wrong */
     CW_CLAY_REJECTED,     /* any other 4xx (413 included): this row is refused */
 } cw_clay_outcome_t;
+
+/* The longest Retry-After honoured from Clay; a longer one counts as this. */
+#define CW_CLAY_RETRY_AFTER_MAX_MS 60000
 
 /* cw_clay_classify maps a transport error and status to an outcome. */
 cw_clay_outcome_t cw_clay_classify(cw_http_error_t error, int status);
