@@ -23,6 +23,8 @@ static const var_doc_t vars[] = {
     {"H2C", "0", "1 also serves HTTP/2 cleartext (prior knowledge and Upgrade: h2c), e.g. for Cloud Run's --use-http2"},
     {"REQUEST_TIMEOUT_MS", "10000", "deadline for a request's headers and body, and keep-alive idle time"},
     {"SHUTDOWN_TIMEOUT_MS", "7500", "after SIGTERM, how long in-flight work may take before exit"},
+    {"MAX_INFLIGHT", "256", "callbacks being processed at once (per process); past it 503 overloaded with Retry-After: 1"},
+    {"MAX_INFLIGHT_BYTES", "33554432", "sum of the bodies of the callbacks being processed; past it 503 overloaded"},
     {"CLAY_WEBHOOK_SECRET", "(required)", "comma-separated secrets; several allow rotation; whsec_ secrets for Standard Webhooks"},
     {"AUTH_SCHEMES", "all", "enabled schemes: static, hmac, standard (comma-separated) or all"},
     {"SIGNATURE_TOLERANCE_S", "300", "Standard Webhooks timestamp tolerance, both ways"},
@@ -62,6 +64,9 @@ static const var_doc_t vars[] = {
     {"AWS_ACCESS_KEY_ID", "(none)", "S3 credentials (with AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, AWS_ENDPOINT_URL)"},
     {"S3_FORCE_PATH_STYLE", "0", "1 uses path-style S3 URLs (MinIO, R2); automatic for IP and localhost endpoints"},
     {"K_SERVICE", "(set by Cloud Run)", "when set, STORE_URL is required (instances need a shared store)"},
+    {"ALLOW_INSECURE_HTTP", "0",
+     "1 allows http:// to hosts other than loopback (sinks, CLAY_WEBHOOK_URLS, store endpoints); else such a URL exits 2"},
+    {"METRICS_TOKEN", "(off)", "when set, GET /metrics needs Authorization: Bearer <METRICS_TOKEN>"},
     {"SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt", "CA bundle for outbound TLS"},
 };
 
@@ -70,6 +75,66 @@ void cw_config_print_help(FILE *fp)
     fputs("Environment variables (all validated at start; a bad value exits 2 naming the variable):\n", fp);
     for (size_t i = 0; i != sizeof(vars) / sizeof(vars[0]); ++i) {
         fprintf(fp, "  %-32s default %s\n      %s\n", vars[i].name, vars[i].def, vars[i].help);
+    }
+}
+
+/* check_cleartext_sinks refuses a sink reached by http:// beyond loopback: leads are PII. */
+static void check_cleartext_sinks(cw_env_t *env, const cw_config_t *cfg)
+{
+    const char *const names[] = {"OUTREACH_WEBHOOK_URL", "NURTURE_WEBHOOK_URL", "ZAPIER_WEBHOOK_URL", "SLACK_WEBHOOK_URL"};
+    const char *const urls[] = {cfg->outreach_url, cfg->nurture_url, cfg->zapier_url, cfg->slack_url};
+    for (size_t i = 0; i != sizeof(names) / sizeof(names[0]); ++i) {
+        if (urls[i] != NULL) {
+            cw_env_check_cleartext(env, names[i], urls[i], strlen(urls[i]), 0, cfg->allow_insecure_http);
+        }
+    }
+}
+
+/* check_cleartext_azure checks a connection string's BlobEndpoint, or the endpoint it implies
+ * (DefaultEndpointsProtocol=http without one: the account's public host, in clear). */
+static void check_cleartext_azure(cw_env_t *env, const char *cs, int allow_insecure)
+{
+    int http = 0, has_endpoint = 0, development = 0;
+    for (const char *p = cs; *p != '\0';) {
+        size_t n = strcspn(p, ";");
+        if (n > 13 && strncasecmp(p, "BlobEndpoint=", 13) == 0) {
+            has_endpoint = 1;
+            cw_env_check_cleartext(env, "AZURE_STORAGE_CONNECTION_STRING", p + 13, n - 13, 0, allow_insecure);
+        } else if (n == 29 && strncasecmp(p, "DefaultEndpointsProtocol=http", 29) == 0) {
+            http = 1;
+        } else if (n == 26 && strncasecmp(p, "UseDevelopmentStorage=true", 26) == 0) {
+            development = 1;
+        }
+        p += n + (p[n] == ';');
+    }
+    if (http && !has_endpoint && !development) {
+        cw_env_check_cleartext(env, "AZURE_STORAGE_CONNECTION_STRING", "http://blob.core.windows.net", 28, 0, allow_insecure);
+    }
+}
+
+/* check_cleartext_stores refuses a store endpoint reached by http:// beyond loopback: tokens,
+ * SAS strings and signed requests would travel in clear. */
+static void check_cleartext_stores(cw_env_t *env, int allow_insecure)
+{
+    static const char *const endpoints[] = {"GCS_ENDPOINT_URL", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"};
+    for (size_t i = 0; i != sizeof(endpoints) / sizeof(endpoints[0]); ++i) {
+        const char *v = cw_env_str(endpoints[i], NULL);
+        if (v != NULL) {
+            cw_env_check_cleartext(env, endpoints[i], v, strlen(v), 0, allow_insecure);
+        }
+    }
+    /* As Google's client libraries, an emulator host without a scheme is http. */
+    const char *emulator = cw_env_str("STORAGE_EMULATOR_HOST", NULL);
+    if (emulator != NULL) {
+        cw_env_check_cleartext(env, "STORAGE_EMULATOR_HOST", emulator, strlen(emulator), 1, allow_insecure);
+    }
+    const char *cs = cw_env_str("AZURE_STORAGE_CONNECTION_STRING", NULL);
+    if (cs != NULL) {
+        check_cleartext_azure(env, cs, allow_insecure);
+    }
+    const char *store_url = cw_env_str("STORE_URL", NULL);
+    if (store_url != NULL) {
+        cw_env_check_cleartext(env, "STORE_URL", store_url, strlen(store_url), 0, allow_insecure);
     }
 }
 
@@ -139,10 +204,12 @@ int cw_config_load(cw_config_t *cfg, char *err, size_t err_size)
         cw_env_fail(&env, "NURTURE_MIN_SCORE", "must not exceed OUTREACH_MIN_SCORE (%llu)",
                     (unsigned long long)cfg->outreach_min_score);
     }
+    cw_env_bool(&env, "ALLOW_INSECURE_HTTP", 0, &cfg->allow_insecure_http);
     cw_env_url(&env, "OUTREACH_WEBHOOK_URL", NULL, &cfg->outreach_url);
     cw_env_url(&env, "NURTURE_WEBHOOK_URL", NULL, &cfg->nurture_url);
     cw_env_url(&env, "ZAPIER_WEBHOOK_URL", NULL, &cfg->zapier_url);
     cw_env_url(&env, "SLACK_WEBHOOK_URL", NULL, &cfg->slack_url);
+    check_cleartext_sinks(&env, cfg);
     cw_env_u64(&env, "SINK_TIMEOUT_MS", 5000, 10, 600000, &cfg->sink_timeout_ms);
     cw_env_u64(&env, "DELIVERY_DEADLINE_MS", 8000, 0, 600000, &cfg->delivery_deadline_ms);
 
@@ -160,6 +227,7 @@ int cw_config_load(cw_config_t *cfg, char *err, size_t err_size)
             if (n != 0 && !((n > 8 && strncasecmp(p, "https://", 8) == 0) || (n > 7 && strncasecmp(p, "http://", 7) == 0))) {
                 cw_env_fail(&env, "CLAY_WEBHOOK_URLS", "every entry must be an http:// or https:// URL");
             }
+            cw_env_check_cleartext(&env, "CLAY_WEBHOOK_URLS", p, n, 0, cfg->allow_insecure_http);
             p += n;
             if (*p == ',') {
                 ++p;
@@ -170,6 +238,9 @@ int cw_config_load(cw_config_t *cfg, char *err, size_t err_size)
     cw_env_u64(&env, "CLAY_WEBHOOK_LIMIT", 50000, 1, 100000000, &cfg->clay_webhook_limit);
     cw_env_u64(&env, "CLAY_RATE", 10, 1, 100000, &cfg->clay_rate);
     cw_env_u64(&env, "CLAY_BURST", 20, 1, 100000, &cfg->clay_burst);
+
+    check_cleartext_stores(&env, cfg->allow_insecure_http);
+    cfg->metrics_token = cw_env_str("METRICS_TOKEN", NULL);
 
     cw_env_bool(&env, "LOG_PII", 0, &cfg->log_pii);
     cw_env_enum(&env, "LOG_LEVEL", levels, 1, &cfg->log_level);

@@ -35,9 +35,11 @@ typedef struct st_cw_config_t {
     const char *outreach_url, *nurture_url, *zapier_url, *slack_url; /* NULL: sink off */
     uint64_t sink_timeout_ms;
     uint64_t delivery_deadline_ms;
+    int allow_insecure_http; /* ALLOW_INSECURE_HTTP: http:// beyond loopback allowed */
     /* tokens */
     const char *redrive_token; /* NULL: /internal/redrive is off */
     const char *relay_token;   /* NULL: /api/clay/rows refuses every request */
+    const char *metrics_token; /* NULL: GET /metrics is open */
     /* rows into Clay */
     const char *clay_webhook_urls; /* comma-separated; NULL: relay off */
     const char *clay_webhook_auth; /* may be NULL */

@@ -1,6 +1,8 @@
 /*
  * env.c: typed, validated reads of environment variables.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -87,6 +89,74 @@ int cw_env_url(cw_env_t *env, const char *name, const char *def, const char **ou
         return cw_env_fail(env, name, "must be an http:// or https:// URL with a host");
     }
     return 0;
+}
+
+/* is_loopback_host reports whether |host| names this machine only. */
+static int is_loopback_host(const char *host, size_t len)
+{
+    char buf[64];
+    if (len == 9 && strncasecmp(host, "localhost", 9) == 0) {
+        return 1;
+    }
+    if (len == 0 || len >= sizeof(buf)) {
+        return 0;
+    }
+    memcpy(buf, host, len);
+    buf[len] = '\0';
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, buf, &a4) == 1) {
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    }
+    return inet_pton(AF_INET6, buf, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+int cw_url_is_cleartext_remote(const char *url, size_t len, int bare_is_http)
+{
+    const char *p = url, *end = url + len;
+    if (len >= 7 && strncasecmp(url, "http://", 7) == 0) {
+        p += 7;
+    } else if (!bare_is_http || memmem(url, len, "://", 3) != NULL) {
+        return 0; /* https:// or another scheme */
+    }
+    /* authority: [userinfo@]host[:port], up to the path, query or fragment */
+    const char *auth_end = p;
+    while (auth_end != end && *auth_end != '/' && *auth_end != '?' && *auth_end != '#') {
+        ++auth_end;
+    }
+    const char *at = NULL;
+    for (const char *q = p; q != auth_end; ++q) {
+        if (*q == '@') {
+            at = q;
+        }
+    }
+    if (at != NULL) {
+        p = at + 1;
+    }
+    const char *host = p, *host_end;
+    if (p != auth_end && *p == '[') {
+        host = p + 1;
+        host_end = memchr(host, ']', (size_t)(auth_end - host));
+        if (host_end == NULL) {
+            return 1; /* unparsable: not provably loopback */
+        }
+    } else {
+        host_end = memchr(p, ':', (size_t)(auth_end - p));
+        if (host_end == NULL) {
+            host_end = auth_end;
+        }
+    }
+    return !is_loopback_host(host, (size_t)(host_end - host));
+}
+
+int cw_env_check_cleartext(cw_env_t *env, const char *name, const char *url, size_t len, int bare_is_http, int allow_insecure)
+{
+    if (allow_insecure || !cw_url_is_cleartext_remote(url, len, bare_is_http)) {
+        return 0;
+    }
+    return cw_env_fail(env, name,
+                       "http:// is allowed only to loopback (127.0.0.0/8, ::1, localhost): use https://, or set "
+                       "ALLOW_INSECURE_HTTP=1 to send in clear on purpose");
 }
 
 int cw_env_enum(cw_env_t *env, const char *name, const char *const *choices, size_t def, size_t *out)

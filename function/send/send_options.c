@@ -213,5 +213,16 @@ int cw_send_parse_options(cw_send_options_t *o, int argc, char **argv, int *out_
         snprintf(err, err_size, "no webhook URL: pass --webhook-url (repeat it for rotation) or set CLAY_WEBHOOK_URLS");
         return -1;
     }
+    /* Rows are leads (PII) and the auth token rides along: never in clear beyond loopback by accident. */
+    int allow_insecure = 0;
+    cw_env_bool(&env, "ALLOW_INSECURE_HTTP", 0, &allow_insecure);
+    for (size_t i = 0; i != o->urls.num_urls && !env.failed; ++i) {
+        cw_env_check_cleartext(&env, p.urls_given ? "--webhook-url" : "CLAY_WEBHOOK_URLS", o->urls.urls[i], strlen(o->urls.urls[i]),
+                               0, allow_insecure);
+    }
+    if (env.failed) {
+        snprintf(err, err_size, "%s", env.error);
+        return -1;
+    }
     return 0;
 }

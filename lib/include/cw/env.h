@@ -25,6 +25,13 @@ const char *cw_env_str(const char *name, const char *def);
 int cw_env_url(cw_env_t *env, const char *name, const char *def, const char **out);
 /* cw_env_enum reads one of |choices| (NULL-terminated); stores its index. */
 int cw_env_enum(cw_env_t *env, const char *name, const char *const *choices, size_t def, size_t *out);
+/* cw_url_is_cleartext_remote reports whether |url| (|len| bytes) is an http:// URL, or a bare
+ * "host[:port]" when |bare_is_http|, whose host is not loopback (127.0.0.0/8, ::1, localhost):
+ * 1 when it would carry data in clear beyond this machine, else 0. Borrows |url|; any thread. */
+int cw_url_is_cleartext_remote(const char *url, size_t len, int bare_is_http);
+/* cw_env_check_cleartext fails |env| naming |name| when |url| is cleartext to a remote host
+ * (cw_url_is_cleartext_remote) and |allow_insecure| is 0 (ALLOW_INSECURE_HTTP). Returns 0 or -1. */
+int cw_env_check_cleartext(cw_env_t *env, const char *name, const char *url, size_t len, int bare_is_http, int allow_insecure);
 /* cw_env_fail records a custom error "NAME: message". Always returns -1. */
 int cw_env_fail(cw_env_t *env, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
