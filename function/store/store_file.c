@@ -5,7 +5,10 @@
  * A create writes a temp file under <root>/.tmp, fsyncs it and link()s it to
  * its final name: link() fails with EEXIST when the name exists, so exactly one
  * of any number of concurrent creators wins, across threads and processes
- * sharing the directory, and a reader never sees a partial object.
+ * sharing the directory, and a reader never sees a partial object. Objects
+ * are 0600 and folders 0700 (leads are PII; nobody else on the machine reads
+ * them); a folder made for an object is fsync'd into its parent before the
+ * object is acknowledged.
  *
  * Disk I/O blocks, so it never runs on an event loop: a few worker threads
  * take operations from a queue and post each completion back to the loop that
@@ -45,7 +48,8 @@ typedef struct st_file_store_t {
     int root_fd; /* the directory, opened once; every path is relative to it */
     pthread_mutex_t mutex;
     pthread_cond_t cond;
-    file_op_t *head; /* queue of submitted operations; NULL when empty */
+    pthread_mutex_t folders; /* held while a folder is made and synced into its parent (make_parents) */
+    file_op_t *head;         /* queue of submitted operations; NULL when empty */
     file_op_t **tail;
     int stopping;
     pthread_t workers[NUM_WORKERS];
@@ -158,29 +162,46 @@ static int fsync_parent(int root_fd, const char *name)
     return fsync_dir(root_fd, parent);
 }
 
-/* make_parents creates every folder above |name| (mkdir -p), syncing the
- * folder that holds each new one. Returns 0, or -1 with errno set. */
-static int make_parents(int root_fd, const char *name)
+/* make_parents creates every folder above |name| (mkdir -p, mode 0700), syncing
+ * the folder that holds each new one, all under fs->folders (see
+ * wait_folders_synced). Returns 0, or -1 with errno set. */
+static int make_parents(file_store_t *fs, const char *name)
 {
     char path[MAX_NAME_LEN + 1];
     size_t name_len = strlen(name);
+    int ret = 0;
     if (name_len >= sizeof(path)) {
         errno = ENAMETOOLONG;
         return -1;
     }
-    for (const char *slash = strchr(name, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+    pthread_mutex_lock(&fs->folders);
+    for (const char *slash = strchr(name, '/'); slash != NULL && ret == 0; slash = strchr(slash + 1, '/')) {
         size_t len = (size_t)(slash - name);
         memcpy(path, name, len);
         path[len] = '\0';
-        if (mkdirat(root_fd, path, 0755) == 0) {
-            if (fsync_parent(root_fd, path) != 0) {
-                return -1;
-            }
+        if (mkdirat(fs->root_fd, path, 0700) == 0) {
+            ret = fsync_parent(fs->root_fd, path);
         } else if (errno != EEXIST) {
-            return -1;
+            ret = -1;
         }
     }
-    return 0;
+    int saved = errno;
+    pthread_mutex_unlock(&fs->folders);
+    errno = saved;
+    return ret;
+}
+
+/* wait_folders_synced returns once no folder is between its mkdir and the fsync
+ * of its parent. An object linked into a folder another thread has just made
+ * must not be acknowledged before that folder's own entry is durable: the
+ * folder exists from its mkdir on, but a crash before the parent's fsync would
+ * lose it with the object. Folders are made only under fs->folders, so taking
+ * it once is the barrier (within this process: a directory shared by several
+ * processes is not the file store's use). */
+static void wait_folders_synced(file_store_t *fs)
+{
+    pthread_mutex_lock(&fs->folders);
+    pthread_mutex_unlock(&fs->folders);
 }
 
 /* temp_name writes a fresh random ".tmp/<hex><suffix>" into |out|. */
@@ -199,13 +220,13 @@ static int create_temp(int root_fd, char *out, const char *suffix)
 {
     for (int attempt = 0; attempt != 4; ++attempt) {
         temp_name(out, TMP_NAME_SIZE, suffix);
-        int fd = openat(root_fd, out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        int fd = openat(root_fd, out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd >= 0) {
             return fd;
         }
         if (errno == ENOENT) {
             /* someone removed .tmp under us: put it back */
-            if (mkdirat(root_fd, TMP_DIR, 0755) != 0 && errno != EEXIST) {
+            if (mkdirat(root_fd, TMP_DIR, 0700) != 0 && errno != EEXIST) {
                 return -1;
             }
         } else if (errno != EEXIST) {
@@ -262,7 +283,7 @@ static void do_create(file_store_t *fs, file_op_t *op)
     /* Folders are made only when missing: most creates land in existing ones. */
     ret = linkat(fs->root_fd, tmp, fs->root_fd, op->name, 0);
     for (int attempt = 0; ret != 0 && errno == ENOENT && attempt != 2; ++attempt) {
-        if (make_parents(fs->root_fd, op->name) != 0) {
+        if (make_parents(fs, op->name) != 0) {
             break;
         }
         ret = linkat(fs->root_fd, tmp, fs->root_fd, op->name, 0);
@@ -277,6 +298,7 @@ static void do_create(file_store_t *fs, file_op_t *op)
         }
         goto Exit;
     }
+    wait_folders_synced(fs);
     if (fsync_parent(fs->root_fd, op->name) != 0) {
         /* created, but maybe not durable: a retry answers EXISTS, which the
          * event protocol resolves with its claim token */
@@ -679,6 +701,7 @@ static void file_destroy(cw_store_t *store)
     }
     pthread_cond_destroy(&fs->cond);
     pthread_mutex_destroy(&fs->mutex);
+    pthread_mutex_destroy(&fs->folders);
     if (fs->root_fd >= 0) {
         close(fs->root_fd);
     }
@@ -712,7 +735,7 @@ static int mkdir_p(const char *dir)
         if (path[i] == '/' || path[i] == '\0') {
             char saved = path[i];
             path[i] = '\0';
-            if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+            if (mkdir(path, 0700) != 0 && errno != EEXIST) {
                 return -1;
             }
             path[i] = saved;
@@ -804,7 +827,7 @@ cw_store_t *cw_store_file_open(const char *dir, char *err, size_t err_size)
         snprintf(err, err_size, "file store: cannot open directory %s: %s", dir, strerror_r(errno, msg, sizeof(msg)));
         goto Error;
     }
-    if (mkdirat(fs->root_fd, TMP_DIR, 0755) != 0 && errno != EEXIST) {
+    if (mkdirat(fs->root_fd, TMP_DIR, 0700) != 0 && errno != EEXIST) {
         snprintf(err, err_size, "file store: cannot create %s/" TMP_DIR ": %s", dir, strerror_r(errno, msg, sizeof(msg)));
         goto Error;
     }
@@ -824,6 +847,7 @@ cw_store_t *cw_store_file_open(const char *dir, char *err, size_t err_size)
     fs->tail = &fs->head;
     pthread_mutex_init(&fs->mutex, NULL);
     pthread_cond_init(&fs->cond, NULL);
+    pthread_mutex_init(&fs->folders, NULL);
 
     /* workers take no signals: SIGTERM and friends belong to the main thread */
     sigset_t all, old;
