@@ -29,6 +29,7 @@ static void on_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *me
 int cw_loop_init_with(cw_loop_t *loop, h2o_loop_t *h2o)
 {
     *loop = (cw_loop_t){.h2o = h2o};
+    pthread_mutex_init(&loop->post_mutex, NULL);
     loop->queue = h2o_multithread_create_queue(h2o);
     h2o_multithread_register_receiver(loop->queue, &loop->receiver, on_messages);
     return 0;
@@ -50,6 +51,11 @@ void cw_loop_dispose(cw_loop_t *loop, int destroy_evloop)
         free(loop->slots[i].timeout);
     }
     free(loop->slots);
+    /* A sender whose message already ran may not have written its wake-up byte yet (h2o writes it after
+     * unlocking the queue): wait for it, or it would write to a closed (or reused) pipe of a freed queue. */
+    pthread_mutex_lock(&loop->post_mutex);
+    pthread_mutex_unlock(&loop->post_mutex);
+    pthread_mutex_destroy(&loop->post_mutex);
     h2o_multithread_unregister_receiver(loop->queue, &loop->receiver);
     h2o_multithread_destroy_queue(loop->queue);
     free(loop->queue); /* h2o 2.2.5's evloop flavour closes the queue's pipe but does not free it */
@@ -96,7 +102,9 @@ void cw_loop_stop(cw_loop_t *loop)
 void cw_loop_post(cw_loop_t *loop, cw_loop_msg_t *msg)
 {
     msg->_super = (h2o_multithread_message_t){{NULL, NULL}};
+    pthread_mutex_lock(&loop->post_mutex);
     h2o_multithread_send_message(&loop->receiver, &msg->_super);
+    pthread_mutex_unlock(&loop->post_mutex);
 }
 
 /* quantise keeps 5 significant bits: at most ~3% late, ~32 slots per power of two. */

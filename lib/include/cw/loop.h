@@ -9,6 +9,7 @@
 #ifndef CW_LOOP_H
 #define CW_LOOP_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "h2o.h"
@@ -43,6 +44,9 @@ struct st_cw_loop_t {
     struct st_cw_timeout_slot_t *slots; /* one h2o_timeout_t per distinct (quantised) delay */
     size_t num_slots;
     int stopping; /* set by cw_loop_stop */
+    /* held by cw_loop_post across h2o's two steps (queue the message, then wake the loop through its pipe):
+     * the loop may run a message between them, so cw_loop_dispose takes it before closing the pipe */
+    pthread_mutex_t post_mutex;
 };
 
 /* cw_loop_init creates the evloop and its queue. Returns 0 (aborts on exhaustion). */
@@ -50,7 +54,8 @@ int cw_loop_init(cw_loop_t *loop);
 /* cw_loop_init_with wraps an existing h2o loop (an h2o_context_t's). */
 int cw_loop_init_with(cw_loop_t *loop, h2o_loop_t *h2o);
 /* cw_loop_dispose releases the queue and timeout slots (and the evloop if cw_loop_init made it).
- * No timer may still be running. */
+ * No timer may still be running, and no message may be posted once it started; a sender still
+ * inside cw_loop_post for a message the loop already ran is waited for. */
 void cw_loop_dispose(cw_loop_t *loop, int destroy_evloop);
 
 /* cw_loop_drain_thread_cache frees the socket buffers h2o caches per thread, which
@@ -66,7 +71,8 @@ void cw_loop_run(cw_loop_t *loop);
 /* cw_loop_stop makes cw_loop_run return after the current iteration. Loop thread only. */
 void cw_loop_stop(cw_loop_t *loop);
 
-/* cw_loop_post delivers |msg| to |loop|'s thread, where msg->cb runs. Thread-safe. */
+/* cw_loop_post delivers |msg| to |loop|'s thread, where msg->cb runs. Thread-safe; |loop| must not
+ * have been disposed (a post racing the loop's last message and its dispose is fine). */
 void cw_loop_post(cw_loop_t *loop, cw_loop_msg_t *msg);
 
 /* cw_timer_start arms |timer| to call |cb| after |delay_ms| (quantised up by at
