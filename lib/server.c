@@ -550,6 +550,10 @@ int cw_server_run(cw_server_t *server)
     }
     if (cut_short) {
         cw_log(CW_LOG_WARNING, NULL, 0, "shutdown deadline reached with work in flight", NULL, 0);
+        /* Nobody joins the workers now (the stuck ones never end): detached, the finished ones are reclaimed. */
+        for (size_t i = 0; i != server->num_workers; ++i) {
+            pthread_detach(server->workers[i]._priv->tid);
+        }
         return 1;
     }
     for (size_t i = 0; i != server->num_workers; ++i) {
