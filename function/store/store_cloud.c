@@ -155,8 +155,24 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void complete(cw_cloud_op_t *op, cw_store_status_t status, const char *data, size_t data_len);
+
+static void finish_deferred(cw_cloud_op_t *op)
+{
+    complete(op, op->deferred_status, NULL, 0);
+}
+
 static void complete(cw_cloud_op_t *op, cw_store_status_t status, const char *data, size_t data_len)
 {
+    if (op->sending) {
+        /* The send hook failed before any request left (a signing failure): the caller is still
+         * inside cw_store_*; its callback must not run there. Complete through the loop instead,
+         * like any other failure (op->detail is already written). */
+        op->sending = 0;
+        op->deferred_status = status;
+        cw_cloud_resume(op, finish_deferred);
+        return;
+    }
     cw_store_result_t res = {.status = status, .detail = status == CW_STORE_OK ? "" : op->detail};
     if (status == CW_STORE_OK && op->op == CW_STORE_OP_GET) {
         res.data = data;
@@ -185,6 +201,7 @@ void cw_cloud_finish(cw_cloud_op_t *op, cw_store_status_t status, const char *fm
 static void on_resume_msg(cw_loop_msg_t *msg)
 {
     cw_cloud_op_t *op = (cw_cloud_op_t *)msg;
+    op->sending = 0; /* off the submitter's stack from here on */
     op->resume_fn(op);
 }
 
@@ -343,6 +360,7 @@ void cw_cloud_submit(cw_cloud_op_t *op, cw_http_request_t *req)
     if (req->backoff_max_ms == 0) {
         req->backoff_max_ms = CW_CLOUD_BACKOFF_MAX_MS;
     }
+    op->sending = 0; /* from here the answer completes the op, on its loop */
     cw_http_submit(op->store->super.http, op->loop, req, on_response, op);
 }
 
@@ -362,6 +380,14 @@ static cw_cloud_op_t *op_new(cw_store_t *store, cw_loop_t *loop, cw_store_op_t k
     return op;
 }
 
+/* start hands a new op to its backend. Until a request is submitted (or the op
+ * resumed on its loop), a completion is deferred through the loop: see complete(). */
+static void start(cw_cloud_op_t *op)
+{
+    op->sending = 1;
+    op->store->hooks->send(op); /* |op| may be gone (or completing on another thread) once this returns */
+}
+
 void cw_cloud_create(cw_store_t *store, cw_loop_t *loop, const char *name, const void *body, size_t body_len, cw_store_cb cb,
                      void *data)
 {
@@ -371,19 +397,19 @@ void cw_cloud_create(cw_store_t *store, cw_loop_t *loop, const char *name, const
         memcpy(op->body, body, body_len);
         op->body_len = body_len;
     }
-    op->store->hooks->send(op);
+    start(op);
 }
 
 void cw_cloud_get(cw_store_t *store, cw_loop_t *loop, const char *name, cw_store_cb cb, void *data)
 {
     cw_cloud_op_t *op = op_new(store, loop, CW_STORE_OP_GET, name, cb, data);
-    op->store->hooks->send(op);
+    start(op);
 }
 
 void cw_cloud_delete(cw_store_t *store, cw_loop_t *loop, const char *name, cw_store_cb cb, void *data)
 {
     cw_cloud_op_t *op = op_new(store, loop, CW_STORE_OP_DELETE, name, cb, data);
-    op->store->hooks->send(op);
+    start(op);
 }
 
 static void finish_empty_list(cw_cloud_op_t *op)
@@ -399,5 +425,5 @@ void cw_cloud_list(cw_store_t *store, cw_loop_t *loop, const char *prefix, size_
         cw_cloud_resume(op, finish_empty_list); /* still asynchronous, as every completion is */
         return;
     }
-    op->store->hooks->send(op);
+    start(op);
 }

@@ -7,7 +7,9 @@
  *
  * A backend fills cw_cloud_hooks_t; its send hook builds the HTTP request of
  * an operation (for a list, of its next page) and calls cw_cloud_submit, or
- * cw_cloud_finish when it cannot.
+ * cw_cloud_finish when it cannot (a signing failure): a completion before any
+ * request left is delivered through the op's loop, never inside the caller's
+ * cw_store_* call.
  */
 #ifndef CW_STORE_CLOUD_H
 #define CW_STORE_CLOUD_H
@@ -67,6 +69,7 @@ struct st_cw_cloud_op_t {
     cw_store_status_t deferred_status;
     cw_cloud_op_t *next_waiter;
     void (*resume_fn)(cw_cloud_op_t *op); /* set by cw_cloud_resume */
+    int sending;                          /* 1 while inside the submitter's call: a completion then goes through the loop */
     char detail[200];
 };
 
