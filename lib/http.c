@@ -15,6 +15,7 @@
  */
 #include <ctype.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -598,7 +599,15 @@ cw_http_t *cw_http_new(void)
     h2o_linklist_init_anchor(&http->queue);
     h2o_linklist_init_anchor(&http->active);
     h2o_linklist_init_anchor(&http->delayed);
-    if (pthread_create(&http->thread, NULL, run, http) != 0) {
+    /* The curl thread takes no signals: SIGTERM and SIGINT belong to the thread that waits for them
+     * (cw_server_run). Unblocked here, a SIGTERM arriving while that thread was not inside sigtimedwait
+     * was delivered to this thread and killed the process with no graceful stop (seen under TSan). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&http->thread, NULL, run, http);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
         pthread_mutex_destroy(&http->mutex);
         curl_multi_cleanup(http->multi);
         free(http->ca_file);
