@@ -71,7 +71,7 @@ cw_server_t *cw_server_new(const cw_server_options_t *opts);
 void cw_server_route(cw_server_t *server, const char *path, cw_handler_fn fn, void *data);
 /* cw_server_route_ex is cw_server_route with a header check run before the body is
  * read (|on_headers| may be NULL). Requests with a body to a path no route serves
- * get 404 before their body is read, and any route gets 413 for a declared
+ * get 404 before their body is read, and any route answers 413 for a declared
  * Content-Length over max_body_bytes. */
 void cw_server_route_ex(cw_server_t *server, const char *path, cw_handler_fn fn, cw_headers_fn on_headers, void *data);
 /* cw_req_refuse records the answer to a body refused by a cw_headers_fn (call it only
