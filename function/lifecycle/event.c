@@ -114,7 +114,7 @@ static void init_metrics(void)
                                                          "Sink deliveries by sink and result (pending: left to redrive)", labels);
         }
     }
-    for (size_t k = 0; k != CW_ARRAY_SIZE(event_counters); ++k) {
+    for (size_t k = 0; k != 6; ++k) {
         snprintf(labels, sizeof(labels), "outcome=\"%s\"", cw_event_kind_name((cw_event_kind_t)k));
         event_counters[k] =
             cw_metrics_counter("clay_event_lifecycles_total", "Event lifecycles run (callbacks and redrives) by outcome", labels);
