@@ -1,6 +1,6 @@
 /*
  * log.c: structured JSON log lines in Cloud Logging's format, one write(2) per
- * line, strict UTF-8 validation of every string.
+ * line, every string through cw_json_escape.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cw/log.h"
+#include "cw/json.h"
 #include "cw/util.h"
 
 /* Cloud Trace ids are 32 hex digits; anything longer is not a trace id. */
@@ -25,22 +26,6 @@ static char *log_project;              /* set before threads start; NULL: no tra
 static pthread_mutex_t write_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const severity_names[] = {"DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL"};
-
-/* byte_class: 0 copies verbatim (printable ASCII but '"' and '\\', and DEL),
- * 1 needs an escape, 2 starts a multi-byte sequence (or is invalid). */
-static const uint8_t byte_class[256] = {
-    /* 0x00 - 0x1f: control characters */
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    /* 0x20 - 0x7f: '"' (0x22) and '\\' (0x5c) only */
-    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 0x40 */
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x60 */
-    /* 0x80 - 0xff */
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0x80 */
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xa0 */
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xc0 */
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xe0 */
-};
 
 void cw_log_set_min_severity(cw_severity_t sev)
 {
@@ -56,132 +41,6 @@ void cw_log_set_project(const char *project)
 void cw_log_set_fd(int fd)
 {
     __atomic_store_n(&log_fd, fd, __ATOMIC_RELAXED);
-}
-
-/* utf8_sequence looks at the non-ASCII byte at |s| (|len| > 0 bytes left).
- * Returns the length of the well-formed sequence there (2 to 4), or minus the
- * number of bytes to replace by one U+FFFD (the "maximal subpart" of Unicode
- * 3.9 / WHATWG: a bad lead byte alone, or a truncated prefix). */
-static int utf8_sequence(const uint8_t *s, size_t len)
-{
-    uint8_t c = s[0], lo = 0x80, hi = 0xbf;
-    int need;
-
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 3;
-        if (c == 0xe0) {
-            lo = 0xa0; /* below: overlong */
-        } else if (c == 0xed) {
-            hi = 0x9f; /* above: UTF-16 surrogates */
-        }
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 4;
-        if (c == 0xf0) {
-            lo = 0x90; /* below: overlong */
-        } else if (c == 0xf4) {
-            hi = 0x8f; /* above: beyond U+10FFFF */
-        }
-    } else {
-        return -1; /* continuation byte, overlong lead C0/C1, or F5..FF */
-    }
-    if (len < 2 || s[1] < lo || s[1] > hi) {
-        return -1;
-    }
-    for (int i = 2; i < need; ++i) {
-        if ((size_t)i >= len || s[i] < 0x80 || s[i] > 0xbf) {
-            return -i;
-        }
-    }
-    return need;
-}
-
-static void append_escape(cw_buf_t *out, uint8_t c)
-{
-    static const char hex[] = "0123456789abcdef";
-    char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-
-    switch (c) {
-    case '"':
-        cw_buf_append(out, "\\\"", 2);
-        break;
-    case '\\':
-        cw_buf_append(out, "\\\\", 2);
-        break;
-    case '\b':
-        cw_buf_append(out, "\\b", 2);
-        break;
-    case '\f':
-        cw_buf_append(out, "\\f", 2);
-        break;
-    case '\n':
-        cw_buf_append(out, "\\n", 2);
-        break;
-    case '\r':
-        cw_buf_append(out, "\\r", 2);
-        break;
-    case '\t':
-        cw_buf_append(out, "\\t", 2);
-        break;
-    default:
-        cw_buf_append(out, esc, sizeof(esc));
-        break;
-    }
-}
-
-void cw_json_escape(cw_buf_t *out, const char *str, size_t len)
-{
-    const uint8_t *s = (const uint8_t *)str;
-    size_t i = 0;
-
-    cw_buf_reserve(out, len);
-    out->base[out->len] = '\0'; /* reserve alone does not terminate a fresh buffer */
-    while (i < len) {
-        /* Extend a run of bytes that go out unchanged, then copy it at once. */
-        size_t run = i;
-        int seq = 0;
-        while (i < len) {
-            uint8_t cls = byte_class[s[i]];
-            if (cls == 0) {
-                ++i;
-                continue;
-            }
-            if (cls == 1) {
-                break;
-            }
-            seq = utf8_sequence(s + i, len - i);
-            /* U+2028 and U+2029 are valid JSON but end lines in JavaScript. */
-            if (seq < 0 || (seq == 3 && s[i] == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9))) {
-                break;
-            }
-            i += (size_t)seq;
-            seq = 0;
-        }
-        if (i != run) {
-            cw_buf_append(out, s + run, i - run);
-        }
-        if (i == len) {
-            break;
-        }
-        if (seq < 0) {
-            cw_buf_append(out, CW_STRLIT("\\ufffd"));
-            i += (size_t)-seq;
-        } else if (seq == 3) {
-            cw_buf_append(out, s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
-            i += 3;
-        } else {
-            append_escape(out, s[i]);
-            ++i;
-        }
-    }
-}
-
-void cw_json_quote(cw_buf_t *out, const char *s, size_t len)
-{
-    cw_buf_append(out, "\"", 1);
-    cw_json_escape(out, s, len);
-    cw_buf_append(out, "\"", 1);
 }
 
 /* append_double writes a finite |d| with the fewest of 15 to 17 significant

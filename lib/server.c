@@ -25,6 +25,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include "cw/env.h"
+#include "cw/json.h"
 #include "cw/log.h"
 #include "cw/metrics.h"
 #include "cw/server.h"

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cw/json.h"
+#include "cw/utf8.h"
 #include "cw/util.h"
 #include "lead.h"
 
@@ -314,46 +315,6 @@ static cw_lead_status_t normalise(cw_lead_t *lead, char *detail, size_t detail_s
     return CW_LEAD_OK;
 }
 
-/* utf8_len returns the length of the valid UTF-8 sequence at |s| (at most
- * |len| bytes available), or 0 when it is invalid: overlong forms, UTF-16
- * surrogates and code points past U+10FFFF are invalid (RFC 3629). */
-static size_t utf8_len(const unsigned char *s, size_t len)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c < 0x80) {
-        return 1;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        if (c == 0xe0) {
-            lo = 0xa0;
-        } else if (c == 0xed) {
-            hi = 0x9f;
-        }
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        if (c == 0xf0) {
-            lo = 0x90;
-        } else if (c == 0xf4) {
-            hi = 0x8f;
-        }
-    } else {
-        return 0;
-    }
-    if (len < n || s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < n; ++i) {
-        if ((s[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-    }
-    return n;
-}
-
 /* One cheap pass before cJSON, for what cJSON 1.7 lets through although
  * RFC 8259 forbids it: NUL bytes (which would silently cut a cJSON string
  * short), raw control characters inside strings, and invalid UTF-8; it also
@@ -370,7 +331,7 @@ static const char *prescan(const char *s, size_t len)
     for (size_t i = 0; i < len; ++i) {
         unsigned char c = u[i];
         if (c >= 0x80) {
-            size_t n = utf8_len(u + i, len - i);
+            size_t n = cw_utf8_decode(u + i, len - i, NULL);
             if (n == 0) {
                 return "body is not valid UTF-8";
             }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cw/json.h"
+#include "cw/utf8.h"
 #include "cw/util.h"
 #include "route.h"
 
@@ -134,48 +135,17 @@ char *cw_sink_payload(const cw_lead_t *lead, const char *event_id, cw_route_t ro
     return printed;
 }
 
-/* Length of the valid UTF-8 sequence at |s| (|len| > 0 bytes left), or 0 when invalid. */
-static size_t utf8_sequence_len(const unsigned char *s, size_t len)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf;
-
-    if (c < 0x80) {
-        return 1;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80; /* no overlong forms */
-        hi = c == 0xed ? 0x9f : 0xbf; /* no surrogates */
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf; /* nothing above U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (len < n || s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < n; ++i) {
-        if (s[i] < 0x80 || s[i] > 0xbf) {
-            return 0;
-        }
-    }
-    return n;
-}
-
 /* Appends |s| for Slack mrkdwn: & < > escaped as Slack requires, invalid UTF-8
- * replaced by U+FFFD, cut after SLACK_VALUE_MAX bytes with an ellipsis. */
+ * replaced by U+FFFD, cut after SLACK_VALUE_MAX bytes with an ellipsis. Not an
+ * XML escaper: Slack wants exactly those three escaped (quotes stay as they are),
+ * so it is not the harness's XML escaping. */
 static void append_slack_text(cw_buf_t *buf, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t len = strlen(s), used = 0;
 
     while (len != 0) {
-        size_t n = utf8_sequence_len(p, len);
+        size_t n = cw_utf8_decode(p, len, NULL);
         if (used + (n != 0 ? n : 3) > SLACK_VALUE_MAX) {
             cw_buf_appends(buf, "\xe2\x80\xa6");
             return;

@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "cw/bucket.h"
 #include "cw/http.h"
 #include "cw/loop.h"
 
@@ -27,31 +28,6 @@
 #define CW_CLAY_QUOTA_WARN_PERCENT 90
 /* The length of a webhook URL's id in journals and store names (hex of SHA-256). */
 #define CW_CLAY_URL_ID_LEN 64
-
-/* ---- token bucket ---- */
-
-/* cw_bucket_t paces submissions: |rate| tokens per second up to |burst|. Not
- * thread-safe (the relay wraps it in a mutex). Times are monotonic microseconds. */
-typedef struct st_cw_bucket_t {
-    double rate;  /* tokens per second, > 0 */
-    double burst; /* capacity, >= 1 */
-    double tokens;
-    uint64_t last_us;  /* when |tokens| was last brought up to date */
-    uint64_t pause_us; /* no tokens accrue before this (after a 429) */
-} cw_bucket_t;
-
-/* cw_bucket_init starts a full bucket at |now_us|. */
-void cw_bucket_init(cw_bucket_t *b, double rate, double burst, uint64_t now_us);
-/* cw_bucket_take takes |n| tokens if they are there at |now_us| and returns 0;
- * else takes nothing and returns how many microseconds until they will be (at
- * least 1). |n| above the burst can never be taken: returns UINT64_MAX. */
-uint64_t cw_bucket_take(cw_bucket_t *b, double n, uint64_t now_us);
-/* cw_bucket_give returns |n| tokens taken but not used (capped at the burst). */
-void cw_bucket_give(cw_bucket_t *b, double n, uint64_t now_us);
-/* cw_bucket_pause empties the bucket and lets no token accrue before
- * |until_us| (Clay answered 429 with Retry-After). A shorter pause than one
- * already running changes nothing. */
-void cw_bucket_pause(cw_bucket_t *b, uint64_t until_us);
 
 /* ---- webhook URLs ---- */
 

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
+#include "cw/json.h"
 #include "cw/log.h"
 #include "cw/metrics.h"
 #include "cw/util.h"
@@ -643,9 +644,10 @@ static int parse_rows(batch_t *b, const char *body, size_t len, size_t max_rows,
 static int take_budget(cw_relay_t *relay, h2o_req_t *req, size_t n, const char **code, char *detail, size_t detail_size)
 {
     pthread_mutex_lock(&relay->lock);
-    uint64_t wait_us = cw_bucket_take(&relay->bucket, (double)n, cw_now_us());
+    uint64_t wait_us;
+    int taken = cw_bucket_take(&relay->bucket, (double)n, cw_now_us(), &wait_us) == 0;
     pthread_mutex_unlock(&relay->lock);
-    if (wait_us == 0) {
+    if (taken) {
         return 0;
     }
     char ra[24];

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
-#include "cw/log.h"
+#include "cw/json.h"
 #include "cw/util.h"
 #include "rows_input.h"
 

@@ -30,7 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/sha.h>
-#include "cw/log.h"
+#include "cw/json.h"
 #include "cw/util.h"
 #include "clay_client.h"
 #include "rows_input.h"
@@ -332,8 +332,8 @@ static void pump(cw_send_t *s)
         if (usable_url(s, &url) != 0) {
             break;
         }
-        uint64_t wait_us = cw_bucket_take(&s->bucket, 1, cw_now_us());
-        if (wait_us != 0) {
+        uint64_t wait_us;
+        if (cw_bucket_take(&s->bucket, 1, cw_now_us(), &wait_us) != 0) {
             arm_pump(s, (wait_us + 999) / 1000);
             break;
         }

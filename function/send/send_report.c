@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "cw/log.h"
+#include "cw/json.h"
 #include "cw/util.h"
 #include "send.h"
 

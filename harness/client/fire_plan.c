@@ -4,11 +4,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include "fire_plan.h"
+#include "cw/random.h"
 #include "gen.h"
 
 uint64_t cw_fire_uniform(uint64_t *state, uint64_t bound)
 {
-    unsigned __int128 product = (unsigned __int128)cw_gen_next(state) * bound;
+    unsigned __int128 product = (unsigned __int128)cw_splitmix64(state) * bound;
     return (uint64_t)(product >> 64);
 }
 

@@ -21,7 +21,7 @@ typedef struct st_cw_fire_send_t {
 /* cw_fire_schedule fills |out| (num_leads * dup entries) with the order of the sends. Without
  * |shuffle| the copies of a lead are adjacent (lead 0 copy 0, lead 0 copy 1, ..., lead 1 copy 0, ...), so
  * under any concurrency >= 2 copies overlap in flight. With |shuffle| that order is permuted by a
- * Fisher-Yates shuffle driven by |seed| (gen.h's splitmix64): the same arguments always give the same
+ * Fisher-Yates shuffle driven by |seed| (cw_splitmix64, cw/random.h): the same arguments always give the same
  * order. Returns 0, or -1 when num_leads * dup is 0 or over CW_FIRE_MAX_SENDS. */
 int cw_fire_schedule(size_t num_leads, size_t dup, int shuffle, uint64_t seed, cw_fire_send_t *out);
 

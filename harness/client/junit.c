@@ -7,42 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "cw/utf8.h"
 #include "junit.h"
-
-/* utf8_char returns the length (1-4) of the valid UTF-8 sequence at |s| (|len| bytes left) and its code
- * point in *|out_cp|, or 0 when the bytes there are not one (overlong, surrogate, out of range, cut). */
-static size_t utf8_char(const unsigned char *s, size_t len, uint32_t *out_cp)
-{
-    unsigned char c = s[0];
-    size_t n;
-    uint32_t cp, min;
-    if (c < 0x80) {
-        *out_cp = c;
-        return 1;
-    } else if ((c & 0xe0) == 0xc0) {
-        n = 2, cp = c & 0x1f, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-        n = 3, cp = c & 0x0f, min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-        n = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len < n) {
-        return 0;
-    }
-    for (size_t i = 1; i != n; ++i) {
-        if ((s[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-        return 0;
-    }
-    *out_cp = cp;
-    return n;
-}
 
 static int xml_allowed(uint32_t cp)
 {
@@ -57,7 +23,7 @@ void cw_junit_escape(cw_buf_t *out, const char *s, size_t len)
     size_t i = 0;
     while (i < len) {
         uint32_t cp;
-        size_t n = utf8_char(p + i, len - i, &cp);
+        size_t n = cw_utf8_decode(p + i, len - i, &cp);
         if (n == 0) {
             cw_buf_append(out, replacement, 3);
             ++i;

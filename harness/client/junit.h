@@ -18,7 +18,10 @@ typedef struct st_cw_junit_case_t {
     double time_s;
 } cw_junit_case_t;
 
-/* cw_junit_escape appends |len| bytes of |s| to |out| escaped for XML text and attribute values. */
+/* cw_junit_escape appends |len| bytes of |s| to |out| escaped for XML text and attribute values: & < > " '
+ * as entities, tab, LF and CR as character references, invalid UTF-8 and characters XML 1.0 cannot carry
+ * as U+FFFD, so any input makes a well-formed report. Not the mock's cw_mock_xml_escape, which must stay
+ * byte-transparent so store keys round-trip exactly. */
 void cw_junit_escape(cw_buf_t *out, const char *s, size_t len);
 
 /* cw_junit_render appends the whole document for suite |suite| to |out|. Borrows everything. */

@@ -1,6 +1,6 @@
 /*
  * gen.c: deterministic lead generator (see gen.h). Every choice is drawn from
- * one of two splitmix64 streams keyed by (seed, index): the base stream decides
+ * one of two splitmix64 streams (cw_splitmix64, cw/random.h) keyed by (seed, index): the base stream decides
  * what the lead is, the mutation stream decides how it is written. Keeping them
  * apart is what makes the facts independent of CW_GEN_MUTATE_TYPES.
  */
@@ -129,25 +129,17 @@ typedef struct {
     uint32_t linkedin_tag;
 } lead_t;
 
-uint64_t cw_gen_next(uint64_t *state)
-{
-    uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-    return z ^ (z >> 31);
-}
-
 static uint64_t stream_seed(uint64_t seed, size_t index, uint64_t stream)
 {
     uint64_t state = seed;
-    uint64_t a = cw_gen_next(&state);
+    uint64_t a = cw_splitmix64(&state);
     state = a ^ ((uint64_t)index * UINT64_C(0xD1B54A32D192ED03)) ^ (stream << 56);
-    return cw_gen_next(&state);
+    return cw_splitmix64(&state);
 }
 
 static uint32_t pick(uint64_t *state, uint32_t n)
 {
-    return (uint32_t)(cw_gen_next(state) % n);
+    return (uint32_t)(cw_splitmix64(state) % n);
 }
 
 static void make_lead(uint64_t seed, size_t index, lead_t *lead)
@@ -182,7 +174,7 @@ static void make_lead(uint64_t seed, size_t index, lead_t *lead)
         lead->score_centi = (int32_t)pick(&st, 101) * 100;
     }
     lead->has_email = pick(&st, 100) >= 5;
-    lead->linkedin_tag = (uint32_t)(cw_gen_next(&st) & 0xffffff);
+    lead->linkedin_tag = (uint32_t)(cw_splitmix64(&st) & 0xffffff);
     lead->opener = pick(&st, 100) < 30 ? (int)pick(&st, CW_ARRAY_SIZE(openers)) : -1;
 }
 

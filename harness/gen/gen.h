@@ -3,7 +3,7 @@
  * table's HTTP API column would send them to the function.
  *
  * Lead |index| of |seed| is a pure function of (seed, index, flags): the same
- * triple always yields the same bytes, on every platform (own splitmix64 PRNG,
+ * triple always yields the same bytes, on every platform (cw_splitmix64 PRNG,
  * no rand(), no locale, no floating-point formatting). Leads are independent of
  * each other, so any index can be generated without generating the others.
  *
@@ -90,9 +90,5 @@ void cw_gen_expected_sinks(const cw_gen_facts_t *facts, const cw_gen_thresholds_
 
 /* cw_gen_route_name returns "skip", "nurture" or "outreach" (static storage). */
 const char *cw_gen_route_name(cw_gen_route_t route);
-
-/* cw_gen_next advances the splitmix64 state |state| and returns the next 64-bit value; exported so
- * callers (shuffling, duplicate picks) stay deterministic with the same PRNG. */
-uint64_t cw_gen_next(uint64_t *state);
 
 #endif

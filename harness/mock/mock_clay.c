@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
-#include "cw/log.h"
+#include "cw/json.h"
 #include "mock.h"
 
 #define MAX_ID 128
@@ -205,7 +205,7 @@ int cw_mock_clay_handle(cw_mock_req_t *mreq)
     } else if (w->accepted_rows + num_rows > w->limit) {
         ++w->rejected[REJ_403];
         cw_mock_reply_error(&reply, 403, "webhook submission limit reached");
-    } else if (!cw_mock_bucket_take(&clay->bucket, (double)num_rows, cw_now_ms(), &wait_ms)) {
+    } else if (cw_mock_bucket_take(&clay->bucket, (double)num_rows, cw_now_ms(), &wait_ms) != 0) {
         ++w->rejected[REJ_429];
         cw_mock_reply_error(&reply, 429, "rate limit exceeded");
         char retry_after[24];

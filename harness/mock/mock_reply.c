@@ -10,7 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "cw/log.h"
+#include "cw/json.h"
 #include "mock.h"
 
 #define WATCH_INTERVAL_MS 100

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
-#include "cw/log.h"
+#include "cw/json.h"
 #include "mock.h"
 
 #define MAX_SINK_NAME 64

@@ -29,7 +29,7 @@ int cw_mock_bucket_take(cw_mock_bucket_t *bucket, double n, uint64_t now_ms, uin
         if (bucket->tokens < 0) {
             bucket->tokens = 0;
         }
-        return 1;
+        return 0;
     }
     if (out_wait_ms != NULL) {
         if (n > bucket->burst) {
@@ -38,7 +38,7 @@ int cw_mock_bucket_take(cw_mock_bucket_t *bucket, double n, uint64_t now_ms, uin
             *out_wait_ms = (uint64_t)ceil((n - bucket->tokens) * 1000.0 / bucket->rate);
         }
     }
-    return 0;
+    return -1;
 }
 
 uint64_t cw_mock_retry_after_s(uint64_t wait_ms)
@@ -57,10 +57,7 @@ void cw_mock_rng_seed(cw_mock_rng_t *rng, uint64_t seed)
 
 uint64_t cw_mock_rng_next(cw_mock_rng_t *rng)
 {
-    uint64_t z = (rng->state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return cw_splitmix64(&rng->state);
 }
 
 double cw_mock_rng_unit(cw_mock_rng_t *rng)

@@ -12,7 +12,10 @@
 #include <stdint.h>
 #include "cw/util.h"
 
-/* cw_mock_bucket_t is a token bucket: |rate| tokens per second up to |burst|. */
+/* cw_mock_bucket_t is a token bucket: |rate| tokens per second up to |burst|.
+ * It is deliberately not lib's cw_bucket_t (cw/bucket.h), which paces what the
+ * function sends: this one models Clay's workspace limit, the oracle the
+ * function's pacing is tested against, so a bug in one cannot hide in both. */
 typedef struct st_cw_mock_bucket_t {
     double rate;  /* tokens added per second; > 0 */
     double burst; /* capacity; >= 1 */
@@ -23,14 +26,15 @@ typedef struct st_cw_mock_bucket_t {
 /* cw_mock_bucket_init fills |bucket| (full) at clock |now_ms|. */
 void cw_mock_bucket_init(cw_mock_bucket_t *bucket, double rate, double burst, uint64_t now_ms);
 /* cw_mock_bucket_take removes |n| tokens at clock |now_ms| if they are there.
- * Returns 1 when taken; 0 when not, with *out_wait_ms (may be NULL) set to the
- * time until |n| tokens will be there (UINT64_MAX when |n| exceeds the burst). */
+ * Returns 0 when taken; -1 when not (nothing taken), with *out_wait_ms (may be
+ * NULL) set to the time until |n| tokens will be there (UINT64_MAX when |n|
+ * exceeds the burst). */
 int cw_mock_bucket_take(cw_mock_bucket_t *bucket, double n, uint64_t now_ms, uint64_t *out_wait_ms);
 /* cw_mock_retry_after_s converts a wait into a Retry-After value: whole
  * seconds rounded up, at least 1. */
 uint64_t cw_mock_retry_after_s(uint64_t wait_ms);
 
-/* cw_mock_rng_t is splitmix64: the same seed yields the same sequence. */
+/* cw_mock_rng_t is cw_splitmix64 (cw/random.h): the same seed yields the same sequence. */
 typedef struct st_cw_mock_rng_t {
     uint64_t state;
 } cw_mock_rng_t;
@@ -54,7 +58,10 @@ int cw_mock_query_get(const char *query, size_t query_len, const char *name, cw_
 
 /* cw_mock_xml_escape appends |len| bytes at |s| to |out| as XML character
  * data: & < > " ' as entities; control characters other than tab, CR and LF
- * (which XML 1.0 cannot carry) as U+FFFD. */
+ * (which XML 1.0 cannot carry) as U+FFFD. Every other byte passes unchanged,
+ * valid UTF-8 or not, so a key comes back byte-exact from the function's list
+ * parser (fuzz/fuzz_xml_list.c); JUnit reports, which must always be
+ * well-formed, use cw_junit_escape instead (harness/client/junit.h). */
 void cw_mock_xml_escape(cw_buf_t *out, const char *s, size_t len);
 
 /* cw_mock_strset_t is a set of byte strings (open addressing, grows). */

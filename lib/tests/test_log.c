@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <cjson/cJSON.h>
+#include "cw/json.h"
 #include "cw/log.h"
 #include "cw/util.h"
 

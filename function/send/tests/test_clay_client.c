@@ -1,6 +1,6 @@
 /*
- * test_clay_client.c: the token bucket (rate, burst, pause after 429, refund),
- * answer classification, the URL list, backoff bounds, quota block arithmetic,
+ * test_clay_client.c: answer classification (the token bucket is tested in
+ * lib/tests/test_bucket.c), the URL list, backoff bounds, quota block arithmetic,
  * JSON minification, and one-attempt submissions against a loopback server
  * (headers sent, Retry-After read, no retry by the HTTP layer).
  */
@@ -16,64 +16,6 @@
 #include "cw/server.h"
 #include "cw/util.h"
 #include "clay_client.h"
-
-static void test_bucket_burst_then_rate(void **state)
-{
-    cw_bucket_t b;
-    uint64_t t = 1000000;
-    cw_bucket_init(&b, 10, 20, t);
-    for (int i = 0; i != 20; ++i) {
-        assert_int_equal(cw_bucket_take(&b, 1, t), 0);
-    }
-    uint64_t wait = cw_bucket_take(&b, 1, t);
-    assert_true(wait >= 99000 && wait <= 101000);
-    /* one token per 100 ms from here: 100 rows over the next 10 s, no more */
-    size_t taken = 0;
-    for (uint64_t now = t; now <= t + 10000000; now += 1000) {
-        while (cw_bucket_take(&b, 1, now) == 0) {
-            ++taken;
-        }
-    }
-    assert_int_equal(taken, 100);
-    /* idle time refills up to the burst and no further */
-    t += 60000000;
-    taken = 0;
-    while (cw_bucket_take(&b, 1, t) == 0) {
-        ++taken;
-    }
-    assert_int_equal(taken, 20);
-    /* more than the burst can never be taken */
-    assert_int_equal(cw_bucket_take(&b, 21, t + 100000000), UINT64_MAX);
-}
-
-static void test_bucket_pause_and_give(void **state)
-{
-    cw_bucket_t b;
-    uint64_t t = 5000000;
-    cw_bucket_init(&b, 10, 5, t);
-    assert_int_equal(cw_bucket_take(&b, 1, t), 0);
-    /* 429 with Retry-After: 2 → nothing for 2 s, then the rate again (no burst) */
-    cw_bucket_pause(&b, t + 2000000);
-    uint64_t wait = cw_bucket_take(&b, 1, t);
-    assert_true(wait >= 2100000 && wait <= 2101000);
-    assert_true(cw_bucket_take(&b, 1, t + 1999999) > 0);
-    assert_true(cw_bucket_take(&b, 1, t + 2050000) > 0);
-    assert_int_equal(cw_bucket_take(&b, 1, t + 2100000), 0);
-    assert_true(cw_bucket_take(&b, 1, t + 2100000) > 0);
-    /* a shorter pause does not cut a running one short */
-    cw_bucket_pause(&b, t + 9000000);
-    cw_bucket_pause(&b, t + 3000000);
-    assert_true(cw_bucket_take(&b, 1, t + 8000000) > 1000000);
-    /* giving back a token makes it available at once, capped at the burst */
-    cw_bucket_give(&b, 1, t + 8000000);
-    assert_int_equal(cw_bucket_take(&b, 1, t + 8000000), 0);
-    cw_bucket_give(&b, 100, t + 20000000);
-    size_t taken = 0;
-    while (cw_bucket_take(&b, 1, t + 20000000) == 0) {
-        ++taken;
-    }
-    assert_int_equal(taken, 5);
-}
 
 static void test_classify(void **state)
 {
@@ -302,14 +244,8 @@ static void test_post(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bucket_burst_then_rate),
-        cmocka_unit_test(test_bucket_pause_and_give),
-        cmocka_unit_test(test_classify),
-        cmocka_unit_test(test_urls),
-        cmocka_unit_test(test_backoff),
-        cmocka_unit_test(test_quota_blocks),
-        cmocka_unit_test(test_minify),
-        cmocka_unit_test(test_post),
+        cmocka_unit_test(test_classify),     cmocka_unit_test(test_urls),   cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_quota_blocks), cmocka_unit_test(test_minify), cmocka_unit_test(test_post),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,32 +16,32 @@ static void test_bucket_burst_then_rate(void **state)
     cw_mock_bucket_init(&b, 10, 20, 1000);
     /* The burst passes at once... */
     for (int i = 0; i != 20; ++i) {
-        assert_true(cw_mock_bucket_take(&b, 1, 1000, NULL));
+        assert_int_equal(cw_mock_bucket_take(&b, 1, 1000, NULL), 0);
     }
     /* ...then the 21st waits 100 ms (10 per second). */
     uint64_t wait = 0;
-    assert_false(cw_mock_bucket_take(&b, 1, 1000, &wait));
+    assert_int_equal(cw_mock_bucket_take(&b, 1, 1000, &wait), -1);
     assert_int_equal(wait, 100);
     assert_int_equal(cw_mock_retry_after_s(wait), 1);
-    assert_false(cw_mock_bucket_take(&b, 1, 1050, &wait));
+    assert_int_equal(cw_mock_bucket_take(&b, 1, 1050, &wait), -1);
     assert_int_equal(wait, 50);
-    assert_true(cw_mock_bucket_take(&b, 1, 1100, NULL));
-    assert_false(cw_mock_bucket_take(&b, 1, 1100, NULL));
+    assert_int_equal(cw_mock_bucket_take(&b, 1, 1100, NULL), 0);
+    assert_int_equal(cw_mock_bucket_take(&b, 1, 1100, NULL), -1);
     /* A second later ten more pass, not eleven. */
     for (int i = 0; i != 10; ++i) {
-        assert_true(cw_mock_bucket_take(&b, 1, 2100, NULL));
+        assert_int_equal(cw_mock_bucket_take(&b, 1, 2100, NULL), 0);
     }
-    assert_false(cw_mock_bucket_take(&b, 1, 2100, NULL));
+    assert_int_equal(cw_mock_bucket_take(&b, 1, 2100, NULL), -1);
 }
 
 static void test_bucket_refill_caps_at_burst(void **state)
 {
     cw_mock_bucket_t b;
     cw_mock_bucket_init(&b, 10, 20, 0);
-    assert_true(cw_mock_bucket_take(&b, 20, 0, NULL));
+    assert_int_equal(cw_mock_bucket_take(&b, 20, 0, NULL), 0);
     /* An hour idle refills to the burst only. */
-    assert_true(cw_mock_bucket_take(&b, 20, 3600 * 1000, NULL));
-    assert_false(cw_mock_bucket_take(&b, 1, 3600 * 1000, NULL));
+    assert_int_equal(cw_mock_bucket_take(&b, 20, 3600 * 1000, NULL), 0);
+    assert_int_equal(cw_mock_bucket_take(&b, 1, 3600 * 1000, NULL), -1);
 }
 
 static void test_bucket_batches_and_waits(void **state)
@@ -49,16 +49,16 @@ static void test_bucket_batches_and_waits(void **state)
     cw_mock_bucket_t b;
     cw_mock_bucket_init(&b, 2, 5, 0);
     uint64_t wait = 0;
-    assert_true(cw_mock_bucket_take(&b, 4, 0, NULL));
-    assert_false(cw_mock_bucket_take(&b, 3, 0, &wait)); /* 1 left, needs 2 more at 2/s */
+    assert_int_equal(cw_mock_bucket_take(&b, 4, 0, NULL), 0);
+    assert_int_equal(cw_mock_bucket_take(&b, 3, 0, &wait), -1); /* 1 left, needs 2 more at 2/s */
     assert_int_equal(wait, 1000);
     /* More than the burst can never pass. */
-    assert_false(cw_mock_bucket_take(&b, 6, 100000, &wait));
+    assert_int_equal(cw_mock_bucket_take(&b, 6, 100000, &wait), -1);
     assert_int_equal(wait, UINT64_MAX);
     assert_int_equal(cw_mock_retry_after_s(wait), 3600);
     /* Time going backwards (never with a monotonic clock, but) does not add tokens. */
-    assert_true(cw_mock_bucket_take(&b, 5, 100000, NULL));
-    assert_false(cw_mock_bucket_take(&b, 1, 50, NULL));
+    assert_int_equal(cw_mock_bucket_take(&b, 5, 100000, NULL), 0);
+    assert_int_equal(cw_mock_bucket_take(&b, 1, 50, NULL), -1);
 }
 
 static void test_retry_after_rounds_up(void **state)

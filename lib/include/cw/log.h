@@ -2,10 +2,10 @@
  * log.h: one JSON object per line on stdout, in Cloud Logging's structured
  * format (severity, message, time, logging.googleapis.com/trace, extra fields).
  *
- * Every string is escaped (quotes, backslashes, control characters; invalid
- * UTF-8 becomes U+FFFD), and each line reaches stdout in one write(2) so lines
- * from several threads never interleave. Never pass a secret, a MAC or a request
- * body to these functions.
+ * Every string is escaped by cw_json_escape (cw/json.h: quotes, backslashes,
+ * control characters; invalid UTF-8 becomes U+FFFD), and each line reaches
+ * stdout in one write(2) so lines from several threads never interleave. Never
+ * pass a secret, a MAC or a request body to these functions.
  */
 #ifndef CW_LOG_H
 #define CW_LOG_H
@@ -69,12 +69,5 @@ void cw_logf(cw_severity_t sev, const char *fmt, ...) __attribute__((format(prin
  * into |out| at wall time |wall_ms|; used by cw_log and by tests. */
 void cw_log_format(cw_buf_t *out, cw_severity_t sev, int64_t wall_ms, const char *trace_header, size_t trace_len,
                    const char *message, const cw_log_field_t *fields, size_t num_fields);
-
-/* cw_json_escape appends |s| (|len| bytes, any bytes at all) to |out| as the
- * contents of a JSON string without the surrounding quotes: ", \ and control
- * characters escaped, invalid UTF-8 sequences replaced by \ufffd. */
-void cw_json_escape(cw_buf_t *out, const char *s, size_t len);
-/* cw_json_quote appends |s| with the surrounding quotes. */
-void cw_json_quote(cw_buf_t *out, const char *s, size_t len);
 
 #endif
