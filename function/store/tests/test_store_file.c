@@ -412,6 +412,11 @@ Exit:
 
 static void test_processes_race_one_winner_per_name(void **state)
 {
+#if defined(__SANITIZE_THREAD__)
+    /* The child starts the store's I/O threads after a fork taken with threads running, which
+     * ThreadSanitizer cannot follow (it dies in the child); the thread race above still runs. */
+    skip();
+#endif
     fixture_t *f = *state;
     int start[2], report[2];
     assert_int_equal(pipe(start), 0);
