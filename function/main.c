@@ -11,6 +11,7 @@
 #include "cw/server.h"
 #include "app.h"
 #include "config.h"
+#include "readyz.h"
 #include "receiver.h"
 #include "redrive.h"
 #include "relay.h"
@@ -37,22 +38,18 @@ static int on_healthz(cw_worker_t *worker, h2o_req_t *req, void *data)
     return 0;
 }
 
-static int on_readyz(cw_worker_t *worker, h2o_req_t *req, void *data)
-{
-    cw_app_t *app = data;
-    if (atomic_load(&app->ready)) {
-        cw_respond_json(req, 200, H2O_STRLIT("{\"status\":\"ready\"}"));
-    } else {
-        cw_add_header(req, "retry-after", "1");
-        cw_respond_error(req, 503, "not_ready", "the store is not usable yet");
-    }
-    return 0;
-}
-
 static int on_metrics(cw_worker_t *worker, h2o_req_t *req, void *data)
 {
+    cw_app_t *app = data;
+    if (app->cfg.metrics_token != NULL &&
+        !cw_bearer_matches(cw_req_header(req, H2O_STRLIT("authorization")), app->cfg.metrics_token)) {
+        cw_add_header(req, "www-authenticate", "Bearer");
+        cw_respond_error(req, 401, "unauthorized", "Authorization: Bearer <METRICS_TOKEN> required");
+        return 0;
+    }
     cw_buf_t out = CW_BUF_INIT;
     cw_metrics_render(&out);
+    cw_metrics_render_process(&out);
     cw_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.base != NULL ? out.base : "", out.len);
     cw_buf_free(&out);
     return 0;
@@ -83,6 +80,7 @@ static int serve(void)
     char err[512];
     int rc = 1;
     cw_server_t *server = NULL;
+    cw_readyz_t *readyz = NULL;
 
     if (cw_config_load(&app.cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "clay-function: %s\n", err);
@@ -134,7 +132,12 @@ static int serve(void)
     };
     server = cw_server_new(&opts);
     cw_server_route(server, "/healthz", on_healthz, &app);
-    cw_server_route(server, "/readyz", on_readyz, &app);
+    /* Every series listed from the first scrape (the store's, the receiver's and the relay's are
+     * registered by their constructors above). */
+    cw_redrive_init_metrics();
+    cw_gauge_set(cw_metrics_gauge("clay_build_info", "The running build (value 1)", "version=\"" CW_VERSION "\""), 1);
+    readyz = cw_readyz_new(app.store, app.cfg.store_prefix, &app.ready);
+    cw_server_route(server, "/readyz", cw_readyz_handle, readyz);
     cw_server_route(server, "/metrics", on_metrics, &app);
     cw_server_route_ex(server, "/api/clay/enriched", cw_receiver_handle, cw_receiver_check_headers, app.receiver);
     cw_server_route(server, "/internal/redrive", cw_redrive_handle, (void *)cw_receiver_engine(app.receiver));
@@ -163,6 +166,7 @@ static int serve(void)
 
 Exit:
     cw_server_free(server);
+    cw_readyz_free(readyz);
     cw_receiver_free(app.receiver);
     if (app.relay != NULL) {
         cw_relay_free(app.relay);

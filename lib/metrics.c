@@ -5,12 +5,16 @@
  * Registration and rendering hold one mutex; updates are lock-free __atomic
  * operations on series whose addresses never change once registered.
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/resource.h>
 #include "cw/metrics.h"
 #include "cw/util.h"
 
@@ -321,6 +325,110 @@ void cw_metrics_render(cw_buf_t *out)
         }
     }
     pthread_mutex_unlock(&registry_mutex);
+}
+
+/* ---- process metrics ---- */
+
+static void render_process_value(cw_buf_t *out, const char *name, const char *type, const char *help, double v)
+{
+    cw_buf_appendf(out, "# HELP %s %s\n# TYPE %s %s\n%s ", name, help, name, type, name);
+    append_float(out, v);
+    cw_buf_append(out, "\n", 1);
+}
+
+/* read_small reads up to |size| - 1 bytes of |path| NUL-terminated. Returns the length, or -1. */
+static ssize_t read_small(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    ssize_t n = read(fd, buf, size - 1);
+    close(fd);
+    if (n >= 0) {
+        buf[n] = '\0';
+    }
+    return n;
+}
+
+/* boot_time_s returns the "btime" of /proc/stat (Unix seconds of the boot), or -1. */
+static double boot_time_s(void)
+{
+    FILE *fp = fopen("/proc/stat", "re");
+    char line[256];
+    double btime = -1;
+    if (fp == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        if (strncmp(line, "btime ", 6) == 0) {
+            char *end;
+            unsigned long long v = strtoull(line + 6, &end, 10);
+            if (end != line + 6) {
+                btime = (double)v;
+            }
+            break;
+        }
+    }
+    fclose(fp);
+    return btime;
+}
+
+void cw_metrics_render_process(cw_buf_t *out)
+{
+    char buf[1024];
+    long page = sysconf(_SC_PAGESIZE), ticks = sysconf(_SC_CLK_TCK);
+
+    /* /proc/self/stat: the fields after the command (which may hold spaces) in ")"; utime and stime
+     * are fields 14 and 15, starttime 22, vsize 23, rss 24 (proc(5)), i.e. the 12th.. after ") ". */
+    if (read_small("/proc/self/stat", buf, sizeof(buf)) > 0 && ticks > 0) {
+        const char *p = strrchr(buf, ')');
+        unsigned long long f[24] = {0};
+        size_t n = 0;
+        if (p != NULL) {
+            p += 2; /* ") " then field 3 (state) */
+            while (*p != '\0' && n != 24) {
+                char *end;
+                f[n] = strtoull(p, &end, 10);
+                ++n;
+                p = strchr(p, ' ');
+                if (p == NULL) {
+                    break;
+                }
+                ++p;
+            }
+        }
+        /* f[0] is field 3, so field k is f[k - 3] */
+        if (n >= 22) {
+            render_process_value(out, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
+                                 (double)(f[14 - 3] + f[15 - 3]) / (double)ticks);
+            double btime = boot_time_s();
+            if (btime >= 0) {
+                render_process_value(out, "process_start_time_seconds", "gauge",
+                                     "Start time of the process since unix epoch in seconds.",
+                                     btime + (double)f[22 - 3] / (double)ticks);
+            }
+            render_process_value(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", (double)f[23 - 3]);
+            render_process_value(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+                                 (double)f[24 - 3] * (double)(page > 0 ? page : 4096));
+        }
+    }
+
+    DIR *dir = opendir("/proc/self/fd");
+    if (dir != NULL) {
+        size_t fds = 0;
+        struct dirent *ent;
+        while ((ent = readdir(dir)) != NULL) {
+            fds += ent->d_name[0] != '.';
+        }
+        closedir(dir);
+        render_process_value(out, "process_open_fds", "gauge", "Number of open file descriptors.",
+                             (double)(fds != 0 ? fds - 1 : 0)); /* less the one reading the folder */
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        render_process_value(out, "process_max_fds", "gauge", "Maximum number of open file descriptors.", (double)rl.rlim_cur);
+    }
 }
 
 void cw_metrics_reset_for_tests(void)

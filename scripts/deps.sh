@@ -20,6 +20,7 @@ PACKAGES=(
     android-libboringssl-dev libcjson-dev libcmocka-dev libnghttp2-dev zlib1g-dev
     libyaml-dev
     clang libclang-rt-14-dev clang-format valgrind wrk curl python3 util-linux tmux
+    prometheus # promtool: e2e/metrics_scrape checks /metrics with `promtool check metrics`
 )
 # The build stage of the Dockerfile needs only the compilers and libraries.
 if [ "${DEPS_MINIMAL:-0}" = 1 ]; then

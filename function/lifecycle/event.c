@@ -121,6 +121,11 @@ static void init_metrics(void)
     }
 }
 
+void cw_event_init_metrics(void)
+{
+    pthread_once(&metrics_once, init_metrics);
+}
+
 int cw_event_sink_index(const char *name)
 {
     for (size_t s = 0; s != CW_ARRAY_SIZE(sink_names_all); ++s) {

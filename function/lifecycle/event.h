@@ -54,6 +54,7 @@ typedef enum en_cw_event_kind_t {
     CW_EVENT_IN_PROGRESS,       /* another owner's lease is running */
     CW_EVENT_STORE_UNAVAILABLE, /* nothing could be (or was) acknowledged */
     CW_EVENT_ABSENT,            /* resume only: no such event (a stale pending marker was cleared) */
+    CW_EVENT_TOO_LARGE,         /* submit only: the record would exceed what the store reads back; nothing written */
 } cw_event_kind_t;
 
 typedef enum en_cw_sink_state_t {
@@ -121,6 +122,10 @@ void cw_event_resume(const cw_engine_t *engine, cw_loop_t *loop, const char *id,
 const char *cw_event_kind_name(cw_event_kind_t kind);
 /* cw_sink_state_name returns "pending", "delivered", "failed". */
 const char *cw_sink_state_name(cw_sink_state_t state);
+
+/* cw_event_init_metrics registers the event series (deliveries by sink and result,
+ * lifecycles by outcome) so /metrics lists them at zero before any callback. Any thread; idempotent. */
+void cw_event_init_metrics(void);
 
 /* cw_event_sink_index returns 0..3 for "outreach", "nurture", "zapier", "slack", else -1. */
 int cw_event_sink_index(const char *name);

@@ -4,6 +4,7 @@
  * lease n lasts LEASE_S * 2^n, so a sink that keeps failing is retried less
  * and less often, up to REDRIVE_MAX_BACKOFF_S apart.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,22 @@ typedef struct st_run_t {
 } run_t;
 
 static void run_more(run_t *run);
+
+/* metrics, registered once (cw_redrive_init_metrics) so a scrape lists them before any redrive */
+static cw_gauge_t *pending_gauge;
+static cw_counter_t *denied_counter;
+static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
+
+static void init_metrics(void)
+{
+    pending_gauge = cw_metrics_gauge("clay_pending_events", "Pending events left after the last redrive on this instance", NULL);
+    denied_counter = cw_metrics_counter("clay_redrive_denied_total", "Redrive requests refused (no or wrong bearer token)", NULL);
+}
+
+void cw_redrive_init_metrics(void)
+{
+    pthread_once(&metrics_once, init_metrics);
+}
 
 static void on_resumed(const cw_event_outcome_t *o, void *data)
 {
@@ -80,11 +97,7 @@ static void run_more(run_t *run)
         cw_event_resume(run->engine, run->loop, run->ids[run->next++], on_resumed, run);
     }
     if (run->running == 0 && run->next == run->num_ids) {
-        static cw_gauge_t *pending_gauge;
-        if (pending_gauge == NULL) {
-            pending_gauge =
-                cw_metrics_gauge("clay_pending_events", "Pending events left after the last redrive on this instance", NULL);
-        }
+        cw_redrive_init_metrics();
         cw_gauge_set(pending_gauge, (int64_t)(run->summary.still_pending + run->summary.leased + run->summary.store_errors +
                                               run->summary.skipped));
         run->cb(&run->summary, run->data);
@@ -167,10 +180,7 @@ static void on_http_run_done(const cw_redrive_summary_t *s, void *data)
 int cw_redrive_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
 {
     const cw_engine_t *engine = data;
-    static cw_counter_t *denied;
-    if (denied == NULL) {
-        denied = cw_metrics_counter("clay_redrive_denied_total", "Redrive requests refused (no or wrong bearer token)", NULL);
-    }
+    cw_redrive_init_metrics();
     if (engine->cfg->redrive_token == NULL) {
         cw_respond_error(req, 404, "redrive_off", "set REDRIVE_TOKEN to turn POST /internal/redrive on");
         return 0;
@@ -181,7 +191,7 @@ int cw_redrive_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
         return 0;
     }
     if (!cw_bearer_matches(cw_req_header(req, H2O_STRLIT("authorization")), engine->cfg->redrive_token)) {
-        cw_counter_inc(denied);
+        cw_counter_inc(denied_counter);
         cw_respond_error(req, 401, "unauthorized", "Authorization: Bearer <REDRIVE_TOKEN> required");
         return 0;
     }

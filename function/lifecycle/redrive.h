@@ -38,6 +38,10 @@ void cw_redrive_summary_json(cw_buf_t *out, const cw_redrive_summary_t *s);
  * returns the exit code: 0 success, 1 work failed, 2 usage or configuration error. */
 int cw_redrive_main(int argc, char **argv);
 
+/* cw_redrive_init_metrics registers the redrive series (clay_pending_events,
+ * clay_redrive_denied_total) so /metrics lists them before any redrive. Any thread; idempotent. */
+void cw_redrive_init_metrics(void);
+
 /* cw_redrive_handle is the cw_handler_fn of POST /internal/redrive; |data| is the engine. */
 int cw_redrive_handle(cw_worker_t *worker, h2o_req_t *req, void *data);
 

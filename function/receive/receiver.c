@@ -385,6 +385,9 @@ int cw_receiver_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
 cw_receiver_t *cw_receiver_new(const cw_config_t *cfg, cw_store_t *store, cw_http_t *http, char *err, size_t err_size)
 {
     cw_receiver_t *rx = cw_calloc(1, sizeof(*rx));
+    /* every series at zero from the first scrape, not from the first callback */
+    pthread_once(&metrics_once, init_metrics);
+    cw_event_init_metrics();
     rx->cfg = cfg;
     rx->engine = (cw_engine_t){cfg, store, http, 0};
     if (cfg->webhook_secrets != NULL) {

@@ -283,6 +283,15 @@ static cw_store_t *open_file(const char *url, char *err, size_t err_size)
     return cw_store_file_open(path, err, err_size);
 }
 
+/* registered lists |store|'s series in /metrics at zero from the start (NULL passes through). */
+static cw_store_t *registered(cw_store_t *store)
+{
+    if (store != NULL) {
+        series_for(store);
+    }
+    return store;
+}
+
 cw_store_t *cw_store_open(const char *url, cw_http_t *http, char *err, size_t err_size)
 {
     if (url == NULL || url[0] == '\0') {
@@ -290,16 +299,16 @@ cw_store_t *cw_store_open(const char *url, cw_http_t *http, char *err, size_t er
         return NULL;
     }
     if (has_prefix_ci(url, "file:")) {
-        return open_file(url, err, err_size);
+        return registered(open_file(url, err, err_size));
     }
     if (has_prefix_ci(url, "gs://")) {
-        return cw_store_gcs_open(url, http, err, err_size);
+        return registered(cw_store_gcs_open(url, http, err, err_size));
     }
     if (has_prefix_ci(url, "azblob://") || is_azure_https(url)) {
-        return cw_store_azure_open(url, http, err, err_size);
+        return registered(cw_store_azure_open(url, http, err, err_size));
     }
     if (has_prefix_ci(url, "s3://")) {
-        return cw_store_s3_open(url, http, err, err_size);
+        return registered(cw_store_s3_open(url, http, err, err_size));
     }
     /* Never echo the whole URL: an https one may carry a SAS token. */
     size_t scheme_len = strcspn(url, ":");

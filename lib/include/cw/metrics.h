@@ -48,6 +48,12 @@ uint64_t cw_histogram_count(const cw_histogram_t *h);
  * and # TYPE lines, to |out|. */
 void cw_metrics_render(cw_buf_t *out);
 
+/* cw_metrics_render_process appends the standard process_* families, read from
+ * /proc at the call: process_cpu_seconds_total, process_resident_memory_bytes,
+ * process_virtual_memory_bytes, process_open_fds, process_max_fds and
+ * process_start_time_seconds. A value /proc cannot give is left out. Any thread. */
+void cw_metrics_render_process(cw_buf_t *out);
+
 /* cw_metrics_reset_for_tests drops every series. Not thread-safe. */
 void cw_metrics_reset_for_tests(void);
 
