@@ -9,6 +9,7 @@
  * their jitter are fire's own (fire_plan.h); pacing and retry waits are
  * cw_timer_t. Bodies are sent as generated, byte for byte.
  */
+#include <errno.h>
 #include <float.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -54,7 +55,8 @@ typedef struct st_fire_opts_t {
     cw_sign_scheme_t scheme;
     const char *secrets[CW_SIGN_MAX_SECRETS];
     size_t num_secrets;
-    char *env_secrets; /* owns the strings of secrets[] when they came from the environment */
+    char *env_secrets;       /* owns the strings of secrets[] when they came from the environment or --secret-file */
+    const char *secret_file; /* --secret-file; may be NULL */
     cw_sign_tamper_t tamper;
     int64_t skew_s;
     double rate;
@@ -115,24 +117,66 @@ static int tamper_cb(const cw_opt_t *opt, const char *value, char *err, size_t e
     return cw_sign_tamper_parse(value, tamper) != 0 || *tamper == CW_SIGN_TAMPER_NONE ? -1 : 0;
 }
 
+/* split_secrets takes |text| (malloc'd; owned from here) as secrets separated by commas or line ends,
+ * blanks around each ignored, into opts->secrets. */
+static void split_secrets(fire_opts_t *opts, char *text)
+{
+    opts->env_secrets = text;
+    char *p = text;
+    while (p != NULL && opts->num_secrets < CW_SIGN_MAX_SECRETS) {
+        char *sep = p + strcspn(p, ",\r\n");
+        char *next = *sep != '\0' ? sep + 1 : NULL;
+        *sep = '\0';
+        while (*p == ' ' || *p == '\t') {
+            ++p;
+        }
+        for (char *end = p + strlen(p); end != p && (end[-1] == ' ' || end[-1] == '\t');) {
+            *--end = '\0';
+        }
+        if (*p != '\0') {
+            opts->secrets[opts->num_secrets++] = p;
+        }
+        p = next;
+    }
+}
+
 static void secrets_from_env(fire_opts_t *opts)
 {
     const char *env = getenv("CLAY_WEBHOOK_SECRET");
     if (env == NULL || *env == '\0') {
         return;
     }
-    opts->env_secrets = cw_strdup(env);
-    char *p = opts->env_secrets;
-    while (p != NULL && opts->num_secrets < CW_SIGN_MAX_SECRETS) {
-        char *comma = strchr(p, ',');
-        if (comma != NULL) {
-            *comma = '\0';
-        }
-        if (*p != '\0') {
-            opts->secrets[opts->num_secrets++] = p;
-        }
-        p = comma != NULL ? comma + 1 : NULL;
+    split_secrets(opts, cw_strdup(env));
+}
+
+/* secrets_from_file reads --secret-file, so a secret need not appear in `ps`. Returns 0, or -1 with
+ * one line in |err|. */
+static int secrets_from_file(fire_opts_t *opts, char *err, size_t err_size)
+{
+    FILE *fp = fopen(opts->secret_file, "re");
+    if (fp == NULL) {
+        snprintf(err, err_size, "--secret-file: cannot open %s: %s", opts->secret_file, strerror(errno));
+        return -1;
     }
+    char *text = cw_malloc(65536);
+    size_t n = fread(text, 1, 65535, fp);
+    int too_big = n == 65535 && fgetc(fp) != EOF, failed = ferror(fp);
+    fclose(fp);
+    text[n] = '\0';
+    if (failed || too_big || memchr(text, '\0', n) != NULL) {
+        free(text);
+        snprintf(err, err_size, "--secret-file: %s is %s", opts->secret_file,
+                 failed    ? "unreadable"
+                 : too_big ? "over 64 KiB"
+                           : "not text");
+        return -1;
+    }
+    split_secrets(opts, text);
+    if (opts->num_secrets == 0) {
+        snprintf(err, err_size, "--secret-file: %s holds no secret", opts->secret_file);
+        return -1;
+    }
+    return 0;
 }
 
 /* parse_args fills |opts|; on --help it prints the usage and sets *|out_help|. Returns 0, or -1 with one
@@ -182,7 +226,14 @@ static int parse_args(int argc, char **argv, fire_opts_t *opts, int *out_help, c
          .max = CW_SIGN_MAX_SECRETS,
          .flags = CW_OPT_NONEMPTY,
          .metavar = "S",
-         .help = "a secret (repeat for several; standard signs with each); default\n$CLAY_WEBHOOK_SECRET split at commas"},
+         .help = "a secret (repeat for several; standard signs with each); default\n--secret-file, else $CLAY_WEBHOOK_SECRET "
+                 "split at commas"},
+        {.name = "--secret-file",
+         .type = CW_OPT_STRING,
+         .target = &opts->secret_file,
+         .flags = CW_OPT_NONEMPTY,
+         .metavar = "FILE",
+         .help = "read the secrets from FILE (one per line, or comma-separated), so none\nappears in `ps`"},
         {.name = "--tamper",
          .type = CW_OPT_CUSTOM,
          .cb = tamper_cb,
@@ -271,14 +322,22 @@ static int parse_args(int argc, char **argv, fire_opts_t *opts, int *out_help, c
     if (!seed_given) {
         opts->seed = cw_random_u64() >> 11; /* short enough to retype */
     }
-    if (opts->num_secrets == 0) {
+    if (opts->secret_file != NULL && opts->num_secrets != 0) {
+        snprintf(err, err_size, "--secret and --secret-file exclude each other");
+        return -1;
+    }
+    if (opts->secret_file != NULL) {
+        if (secrets_from_file(opts, err, err_size) != 0) {
+            return -1;
+        }
+    } else if (opts->num_secrets == 0) {
         secrets_from_env(opts);
     }
     if (!opts->scheme_given && opts->fixture_path == NULL) {
         opts->scheme = opts->num_secrets != 0 ? CW_SIGN_STATIC : CW_SIGN_NONE;
     }
     if (opts->scheme_given && opts->scheme != CW_SIGN_NONE && opts->num_secrets == 0) {
-        snprintf(err, err_size, "--scheme needs a --secret (or CLAY_WEBHOOK_SECRET)");
+        snprintf(err, err_size, "--scheme needs a --secret, a --secret-file or CLAY_WEBHOOK_SECRET");
         return -1;
     }
     if (opts->concurrency == 0) {

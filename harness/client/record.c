@@ -6,15 +6,20 @@
  * which becomes the fixture's expectation (status and the response JSON as
  * the subset to match).
  *
- * Recorded signatures are kept as they came: a Standard Webhooks timestamp
- * goes stale after the receiver's tolerance (300 s by default), so replaying
- * such a recording later is expected to get 401; static and HMAC headers stay
- * valid as long as the secret does.
+ * Credentials are not kept: the values of X-Clay-Secret, Authorization,
+ * X-Clay-Signature, webhook-signature, svix-signature (and
+ * Proxy-Authorization, X-Clay-Webhook-Auth) are saved as "REDACTED", so a
+ * fixture folder can be shared or committed; the forward still carries the
+ * real ones. A redacted recording replays as a 401. --keep-secrets keeps them:
+ * then a Standard Webhooks timestamp goes stale after the receiver's tolerance
+ * (300 s by default), so replaying such a recording later is expected to get
+ * 401; static and HMAC headers stay valid as long as the secret does.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <cjson/cJSON.h>
@@ -58,8 +63,24 @@ typedef struct st_record_t {
     size_t num_workers;
     char stamp[32]; /* the run's start, in every name: files of one run sort by arrival */
     unsigned long seq;
-    cw_http_t *http; /* NULL without --forward */
+    cw_http_t *http;  /* NULL without --forward */
+    int keep_secrets; /* --keep-secrets: credentials saved as they came */
 } record_t;
+
+#define REDACTED "REDACTED"
+
+/* is_secret_header reports whether a header (any case) carries a credential or a signature. */
+static int is_secret_header(const char *name)
+{
+    static const char *const names[] = {"x-clay-secret",  "authorization",       "x-clay-signature",   "webhook-signature",
+                                        "svix-signature", "proxy-authorization", "x-clay-webhook-auth"};
+    for (size_t i = 0; i != CW_ARRAY_SIZE(names); ++i) {
+        if (strcasecmp(name, names[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
 
 /* A request kept for the fixture (and the forward), copied out of the request's pool. */
 typedef struct st_captured_t {
@@ -168,6 +189,13 @@ static void save(captured_t *c, const cw_http_response_t *res, const char *forwa
     } else {
         cw_buf_appends(&desc, " without a target, so the expectation is a placeholder (200)");
     }
+    for (size_t i = 0; !record->keep_secrets && i != c->num_headers; ++i) {
+        if (is_secret_header(c->headers[i].name)) {
+            /* Said in the fixture itself: its replay answers 401 until the credentials are put back. */
+            cw_buf_appends(&desc, "; credentials redacted (record --keep-secrets keeps them)");
+            break;
+        }
+    }
     if (!cw_fixture_text_safe(desc.base, desc.len)) {
         cw_buf_reset(&desc);
         cw_buf_appendf(&desc, "recorded at %s", when);
@@ -179,8 +207,11 @@ static void save(captured_t *c, const cw_http_response_t *res, const char *forwa
     free(step->request.path);
     step->request.path = cw_strdup(c->path[0] == '/' ? c->path : "/");
     for (size_t i = 0; i != c->num_headers; ++i) {
-        cw_fixture_add_header(&step->request.headers, &step->request.num_headers, c->headers[i].name, c->headers[i].value);
+        int hide = !record->keep_secrets && is_secret_header(c->headers[i].name);
+        cw_fixture_add_header(&step->request.headers, &step->request.num_headers, c->headers[i].name,
+                              hide ? REDACTED : c->headers[i].value);
     }
+
     cw_fixture_set_body(&step->request, c->body, c->body_len);
     if (res != NULL) {
         step->expect.statuses[0] = res->status;
@@ -335,6 +366,10 @@ static int parse_args(int argc, char **argv, record_t *record, int *out_help, ch
          .max = 3600000,
          .metavar = "MS",
          .help = "forwarding timeout (default 30000)"},
+        {.name = "--keep-secrets",
+         .type = CW_OPT_FLAG,
+         .target = &record->keep_secrets,
+         .help = "save X-Clay-Secret, Authorization and signature headers as they came\n(default: REDACTED)"},
         {.name = "--workers",
          .type = CW_OPT_SIZE,
          .target = &record->num_workers,

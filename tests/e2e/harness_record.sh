@@ -33,7 +33,8 @@ start_record() {
 
 # 1. Record through the function: generated leads (each sent twice, one at a time so the recorded order is
 #    the order of the answers), a refused request, bad JSON, a health check.
-start_record fwd --out "$E2E_TMP/rec" --forward "$FN_URL_a" || exit 1
+# --keep-secrets: the recordings are replayed below, so their signatures must stay (e2e/harness_secrets covers the default).
+start_record fwd --out "$E2E_TMP/rec" --forward "$FN_URL_a" --keep-secrets || exit 1
 "$CLAY_HARNESS" fire --target "$REC_URL" --count 4 --dup 2 --concurrency 1 --scheme hmac --secret "$SECRET" --seed 11 \
     --mutate-types --report json >"$E2E_TMP/fire.json" 2>/dev/null
 check "fire through the recorder: every answer 2xx" [ $? -eq 0 ]
@@ -70,7 +71,7 @@ check "replay of the recordings against a fresh function: exit 0, 13 passed" \
 "$CLAY_HARNESS" replay --target "$FN_URL_b" "$E2E_TMP/rec" >"$E2E_TMP/replay2.txt" 2>&1
 check "replayed a second time (same store) the new events are duplicates: exit 1" [ $? -eq 1 ]
 
-# 3. Without --forward: {"recorded":true}, and the bytes kept exactly (a body that is not UTF-8 too).
+# 3. Without --forward: {"recorded":true}, and the bytes kept exactly (a body that is not UTF-8 too); the secret redacted.
 start_record plain --out "$E2E_TMP/plain" --prefix e2e || exit 1
 printf '{"row_id":"bin","x":"\xff\xfe\x00 raw"}' >"$E2E_TMP/binary.body"
 resp=$(curl -s -X POST "$REC_URL/api/clay/enriched?from=e2e" -H 'Content-Type: application/json' -H 'X-Clay-Secret: s1' \
@@ -86,7 +87,7 @@ fx = json.load(open(sorted(__import__("glob").glob(sys.argv[1] + "/e2e-*.json"))
 r = fx["steps"][0]["request"]
 assert base64.b64decode(r["body_base64"]) == open(sys.argv[2], "rb").read(), r
 assert r.get("method", "POST") == "POST" and r["path"] == "/api/clay/enriched?from=e2e", r
-assert "X-Clay-Secret: s1" in r["headers"], r' "$E2E_TMP/plain" "$E2E_TMP/binary.body"
+assert "X-Clay-Secret: REDACTED" in r["headers"] and "s1" not in json.dumps(r["headers"]), r' "$E2E_TMP/plain" "$E2E_TMP/binary.body"
 check "the recorded fixtures load (replay sees them as cases)" bash -c \
     "'$CLAY_HARNESS' replay --target '$FN_URL_b' '$E2E_TMP/plain' | tail -n1 | grep -qE '^[0-9]+ passed, [0-9]+ failed$'"
 
