@@ -135,7 +135,7 @@ static void on_slow_first(cw_loop_msg_t *msg)
 {
     note_t *note = (note_t *)msg;
     ++note->inbox->received;
-    usleep(1000); /* the second message gets queued while this one runs */
+    usleep(1000); /* the second message is queued while this one runs */
     free(note);
 }
 
