@@ -157,6 +157,15 @@ int cw_config_load(cw_config_t *cfg, char *err, size_t err_size)
     }
     cw_env_u64(&env, "REQUEST_TIMEOUT_MS", 10000, 100, 3600000, &cfg->request_timeout_ms);
     cw_env_u64(&env, "SHUTDOWN_TIMEOUT_MS", 7500, 0, 60000, &cfg->shutdown_timeout_ms);
+    if (cw_env_u64(&env, "MAX_INFLIGHT", 256, 1, 1000000, &v) == 0) {
+        cfg->max_inflight = (size_t)v;
+    }
+    if (cw_env_u64(&env, "MAX_INFLIGHT_BYTES", 32 * 1048576, 65536, (uint64_t)64 * 1024 * 1048576, &v) == 0) {
+        cfg->max_inflight_bytes = (size_t)v;
+    }
+    if (!env.failed && cfg->max_inflight_bytes < cfg->max_body_bytes) {
+        cw_env_fail(&env, "MAX_INFLIGHT_BYTES", "must be at least MAX_BODY_BYTES (%zu)", cfg->max_body_bytes);
+    }
     if (cw_env_u64(&env, "MAX_RECEIVING_BYTES", 64 * 1048576, 1048576, (uint64_t)16 * 1024 * 1048576, &v) == 0) {
         cfg->max_receiving_bytes = (size_t)v;
     }

@@ -19,6 +19,8 @@ typedef struct st_cw_config_t {
     int h2c;                    /* 1: HTTP/2 cleartext (prior knowledge and Upgrade) besides HTTP/1.1 */
     uint64_t request_timeout_ms;
     uint64_t shutdown_timeout_ms;
+    size_t max_inflight;       /* callbacks being processed at once, per process; past it 503 overloaded */
+    size_t max_inflight_bytes; /* sum of their bodies; past it 503 overloaded */
     /* authentication */
     const char *webhook_secrets; /* CLAY_WEBHOOK_SECRET; NULL when unset */
     const char *auth_schemes;    /* never NULL */

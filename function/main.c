@@ -103,6 +103,16 @@ static int serve(void)
         rc = 2;
         goto Exit;
     }
+    /* An event record holds the body and the lead made from it: it must stay readable by the store. */
+    size_t max_record = cw_store_max_object_bytes(app.store);
+    if (app.cfg.max_body_bytes > max_record / 2 - 65536) {
+        fprintf(stderr,
+                "clay-function: MAX_BODY_BYTES: at most %zu with this store (an event record holds the body twice, and the "
+                "store reads back objects of up to %zu bytes)\n",
+                max_record / 2 - 65536, max_record);
+        rc = 2;
+        goto Exit;
+    }
 
     if ((app.receiver = cw_receiver_new(&app.cfg, app.store, app.http, err, sizeof(err))) == NULL) {
         fprintf(stderr, "clay-function: %s\n", err);

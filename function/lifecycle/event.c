@@ -32,7 +32,7 @@
 #include "event.h"
 
 #define NAME_MAX_LEN 600
-/* A sink that answered this long before the last one gets its sent/ marker (a crash
+/* A sink that answered this long before the last one has its sent/ marker written (a crash
  * then repeats only the slow sinks); faster events complete with done/ alone. */
 #define MARKER_GRACE_MS 50
 
@@ -100,7 +100,7 @@ struct st_event_op_t {
 /* metrics: deliveries by sink and result */
 static const char *const sink_names_all[] = {"outreach", "nurture", "zapier", "slack"};
 static cw_counter_t *delivery_counters[4][3];
-static cw_counter_t *event_counters[6];
+static cw_counter_t *event_counters[7];
 static pthread_once_t metrics_once = PTHREAD_ONCE_INIT;
 
 static void init_metrics(void)
@@ -114,7 +114,7 @@ static void init_metrics(void)
                                                          "Sink deliveries by sink and result (pending: left to redrive)", labels);
         }
     }
-    for (size_t k = 0; k != 6; ++k) {
+    for (size_t k = 0; k != CW_ARRAY_SIZE(event_counters); ++k) {
         snprintf(labels, sizeof(labels), "outcome=\"%s\"", cw_event_kind_name((cw_event_kind_t)k));
         event_counters[k] =
             cw_metrics_counter("clay_event_lifecycles_total", "Event lifecycles run (callbacks and redrives) by outcome", labels);
@@ -159,6 +159,8 @@ const char *cw_event_kind_name(cw_event_kind_t kind)
         return "store_unavailable";
     case CW_EVENT_ABSENT:
         return "absent";
+    case CW_EVENT_TOO_LARGE:
+        return "too_large";
     }
     return "unknown";
 }
@@ -961,6 +963,11 @@ void cw_event_submit(const cw_engine_t *engine, cw_loop_t *loop, const cw_event_
     /* The content is built before the store is asked anything: the create of the record is at once the
      * claim and the duplicate check (one round trip for a new event instead of a read first). */
     build_record(op);
+    if (strlen(op->record_json) > cw_store_max_object_bytes(engine->store)) {
+        /* Written, it could never be read back (duplicate checks, redrive): refused before anything is stored. */
+        complete(op, CW_EVENT_TOO_LARGE, "the event record would exceed the store's object limit");
+        return;
+    }
 
     char name[NAME_MAX_LEN];
     name_of(name, op, "events", NULL);

@@ -54,6 +54,7 @@ typedef enum en_cw_event_kind_t {
     CW_EVENT_IN_PROGRESS,       /* another owner's lease is running */
     CW_EVENT_STORE_UNAVAILABLE, /* nothing could be (or was) acknowledged */
     CW_EVENT_ABSENT,            /* resume only: no such event (a stale pending marker was cleared) */
+    CW_EVENT_TOO_LARGE,         /* submit only: the record would exceed what the store reads back; nothing written */
 } cw_event_kind_t;
 
 typedef enum en_cw_sink_state_t {

@@ -64,6 +64,7 @@ static void on_resumed(const cw_event_outcome_t *o, void *data)
         ++run->summary.cleared;
         break;
     case CW_EVENT_STORE_UNAVAILABLE:
+    case CW_EVENT_TOO_LARGE: /* submit only */
         ++run->summary.store_errors;
         break;
     }

@@ -5,6 +5,7 @@
  * when it completes.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,9 @@ struct st_cw_receiver_t {
     cw_idem_fields_t *fields; /* may be NULL */
     cw_route_config_t route_cfg;
     unsigned configured_sinks;
+    /* Backpressure: callbacks (and their bodies' bytes) from acceptance until the lifecycle releases them,
+     * over every worker; past MAX_INFLIGHT or MAX_INFLIGHT_BYTES new ones get 503 overloaded. */
+    _Atomic size_t inflight, inflight_bytes;
 };
 
 typedef enum en_outcome_t {
@@ -41,13 +45,14 @@ typedef enum en_outcome_t {
     OUT_UNSUPPORTED_MEDIA_TYPE,
     OUT_METHOD_NOT_ALLOWED,
     OUT_TOO_LARGE,
+    OUT_OVERLOADED,
     OUT_COUNT
 } outcome_t;
 
 static const char *const outcome_names[OUT_COUNT] = {
-    "processed",  "accepted", "duplicate",     "in_progress",   "store_unavailable",      "unauthorized",
-    "empty_body", "bad_json", "not_an_object", "invalid_field", "unsupported_media_type", "method_not_allowed",
-    "too_large"};
+    "processed",  "accepted",  "duplicate",     "in_progress",   "store_unavailable",      "unauthorized",
+    "empty_body", "bad_json",  "not_an_object", "invalid_field", "unsupported_media_type", "method_not_allowed",
+    "too_large",  "overloaded"};
 
 static cw_counter_t *outcome_counters[OUT_COUNT];
 static cw_histogram_t *outcome_latency[OUT_COUNT];
@@ -81,6 +86,26 @@ typedef struct st_callback_t {
     char id[CW_IDEM_ID_LEN + 1];
     char *raw_body; /* the object as received (NUL-terminated copy); NULL once handed over */
 } callback_t;
+
+/* inflight_t is what the backpressure counted for one callback, released with its lifecycle. */
+typedef struct st_inflight_t {
+    cw_receiver_t *rx;
+    cw_worker_t *worker;
+    size_t bytes;
+} inflight_t;
+
+/* admit counts a callback of |bytes| in, or reports 0 when that would pass a limit. */
+static int admit(cw_receiver_t *rx, size_t bytes)
+{
+    size_t n = atomic_fetch_add(&rx->inflight, 1) + 1;
+    size_t b = atomic_fetch_add(&rx->inflight_bytes, bytes) + bytes;
+    if (n > rx->cfg->max_inflight || b > rx->cfg->max_inflight_bytes) {
+        atomic_fetch_sub(&rx->inflight, 1);
+        atomic_fetch_sub(&rx->inflight_bytes, bytes);
+        return 0;
+    }
+    return 1;
+}
 
 static void log_callback(const callback_t *cb, outcome_t outcome, int status, const char *id, const char *route, const char *detail)
 {
@@ -193,6 +218,12 @@ static void respond_outcome(callback_t *cb, const cw_event_outcome_t *o)
         status = 202;
         cw_buf_appendf(&b, "{\"status\":\"in_progress\",\"id\":\"%s\"}", o->id);
         break;
+    case CW_EVENT_TOO_LARGE:
+        outcome = OUT_TOO_LARGE;
+        status = 413;
+        cw_buf_appends(&b, "{\"error\":\"too_large\",\"detail\":\"the event record (the body and the lead made from it) would "
+                           "exceed the store's object limit; nothing was stored\"}");
+        break;
     default:
         outcome = OUT_STORE_UNAVAILABLE;
         status = 503;
@@ -212,10 +243,15 @@ static void respond_outcome(callback_t *cb, const cw_event_outcome_t *o)
     cw_buf_free(&b);
 }
 
-/* on_event_released ends the worker hold taken for the event's lifecycle (clean-up after the answer). */
+/* on_event_released ends the worker hold and the backpressure count taken for the event's lifecycle
+ * (released after the answer, once the clean-up is over). */
 static void on_event_released(void *data)
 {
-    cw_worker_release(data);
+    inflight_t *in = data;
+    atomic_fetch_sub(&in->rx->inflight, 1);
+    atomic_fetch_sub(&in->rx->inflight_bytes, in->bytes);
+    cw_worker_release(in->worker);
+    free(in);
 }
 
 static void on_event_done(const cw_event_outcome_t *o, void *data)
@@ -334,10 +370,22 @@ int cw_receiver_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
         }
     }
 
+    /* Backpressure before the parse: a body parses into many times its size, held until the lifecycle
+     * releases it. Clay retries a 503; nothing is lost. */
+    if (!admit(rx, body_len)) {
+        cw_add_header(req, "retry-after", "1");
+        return reject(cb, req, OUT_OVERLOADED, 503, "too many callbacks in progress (MAX_INFLIGHT, MAX_INFLIGHT_BYTES)");
+    }
+
     /* 3. Parse and normalise. */
     cw_lead_t lead;
     char detail[256];
-    switch (cw_lead_parse(&lead, body, body_len, detail, sizeof(detail))) {
+    cw_lead_status_t parsed = cw_lead_parse(&lead, body, body_len, detail, sizeof(detail));
+    if (parsed != CW_LEAD_OK) {
+        atomic_fetch_sub(&rx->inflight, 1);
+        atomic_fetch_sub(&rx->inflight_bytes, body_len);
+    }
+    switch (parsed) {
     case CW_LEAD_OK:
         break;
     case CW_LEAD_BAD_JSON:
@@ -369,13 +417,15 @@ int cw_receiver_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
     char received_at[40];
     int64_t received_ms = cw_wall_ms();
     cw_format_rfc3339(received_at, sizeof(received_at), received_ms);
+    inflight_t *in = cw_malloc(sizeof(*in));
+    *in = (inflight_t){rx, worker, body_len};
     cw_event_new_t ev = {.id = cb->id,
                          .received_at = received_at,
                          .received_ms = received_ms,
                          .build = build_content,
                          .build_data = cb,
                          .released = on_event_released,
-                         .release_data = worker};
+                         .release_data = in};
     cw_async_begin(&cb->async, req);
     cw_worker_hold(worker);
     cw_event_submit(&rx->engine, &worker->loop, &ev, on_event_done, cb);

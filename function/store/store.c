@@ -220,6 +220,11 @@ void cw_store_list(cw_store_t *store, cw_loop_t *loop, const char *prefix, size_
     store->backend->list(store, loop, prefix, max_names, on_complete, call);
 }
 
+size_t cw_store_max_object_bytes(const cw_store_t *store)
+{
+    return strcmp(store->backend->name, "file") == 0 ? CW_STORE_FILE_MAX_OBJECT_BYTES : CW_STORE_CLOUD_MAX_OBJECT_BYTES;
+}
+
 const char *cw_store_status_name(cw_store_status_t status)
 {
     switch (status) {

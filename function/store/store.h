@@ -85,6 +85,13 @@ void cw_store_delete(cw_store_t *store, cw_loop_t *loop, const char *name, cw_st
  * pages fetched), sorted. */
 void cw_store_list(cw_store_t *store, cw_loop_t *loop, const char *prefix, size_t max_names, cw_store_cb cb, void *data);
 
+/* The largest object a backend reads back (a get of anything larger fails): what the
+ * event lifecycle may write. */
+#define CW_STORE_FILE_MAX_OBJECT_BYTES ((size_t)16 * 1024 * 1024)
+#define CW_STORE_CLOUD_MAX_OBJECT_BYTES ((size_t)8 * 1024 * 1024)
+/* cw_store_max_object_bytes returns that limit for |store|'s backend. */
+size_t cw_store_max_object_bytes(const cw_store_t *store);
+
 /* cw_store_status_name returns "ok", "exists", "not_found", "unavailable", "denied". */
 const char *cw_store_status_name(cw_store_status_t status);
 

@@ -25,7 +25,7 @@
 #define CW_CLOUD_ATTEMPT_TIMEOUT_MS 5000
 #define CW_CLOUD_BACKOFF_BASE_MS 200
 #define CW_CLOUD_BACKOFF_MAX_MS 5000
-#define CW_CLOUD_MAX_RESPONSE_BYTES (8 * 1024 * 1024)
+#define CW_CLOUD_MAX_RESPONSE_BYTES CW_STORE_CLOUD_MAX_OBJECT_BYTES
 #define CW_CLOUD_PAGE_SIZE 1000   /* names asked for per list page */
 #define CW_CLOUD_MAX_PAGES 100000 /* a server that never stops paging is a broken one */
 

@@ -34,7 +34,7 @@
 #include "store.h"
 
 #define NUM_WORKERS 4
-#define MAX_OBJECT_BYTES ((size_t)16 * 1024 * 1024)
+#define MAX_OBJECT_BYTES CW_STORE_FILE_MAX_OBJECT_BYTES
 #define MAX_NAME_LEN 512
 #define TMP_DIR ".tmp"
 #define TMP_MAX_AGE_S 3600

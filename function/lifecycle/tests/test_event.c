@@ -440,6 +440,33 @@ static void test_sinkless_event_is_complete_when_recorded(void **state)
     world_free(w);
 }
 
+static void build_huge_content(void *data, const char *received_at, cw_event_content_t *out)
+{
+    size_t n = CW_STORE_CLOUD_MAX_OBJECT_BYTES / 2 + 16;
+    char *json = cw_malloc(n + 16);
+    memcpy(json, "{\"x\":\"", 6);
+    memset(json + 6, 'a', n);
+    memcpy(json + 6 + n, "\"}", 3);
+    out->route = "skip";
+    out->payload_json = json;
+    out->original_json = cw_strdup(json);
+}
+
+static void test_record_over_the_store_limit_is_refused_unwritten(void **state)
+{
+    world_t *w = world_new(); /* a test backend: the cloud limit (8 MiB) applies */
+    cw_event_new_t ev = {
+        .id = test_id(7), .received_at = "2026-11-28T00:00:00.000Z", .received_ms = cw_wall_ms(), .build = build_huge_content};
+    got_t g = {0};
+    ev.released = on_released;
+    ev.release_data = &g;
+    cw_event_submit(&w->engine, &w->loop, &ev, on_outcome, &g);
+    assert_int_equal(st_run_until(&w->loop, &g.released, 1, 10000), 0);
+    assert_int_equal(g.kind, CW_EVENT_TOO_LARGE);
+    assert_int_equal(w->store->op_count, 0);
+    world_free(w);
+}
+
 static void test_fault_matrix(void **state)
 {
     static const fault_t faults[] = {FAULT_BEFORE, FAULT_AFTER, FAULT_EXISTS_AFTER_CREATE};
@@ -623,6 +650,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean_run),
         cmocka_unit_test(test_sinkless_event_is_complete_when_recorded),
+        cmocka_unit_test(test_record_over_the_store_limit_is_refused_unwritten),
         cmocka_unit_test(test_fault_matrix),
         cmocka_unit_test(test_lease_running_is_in_progress_then_taken_over),
         cmocka_unit_test(test_sink_outage_then_redrive),
