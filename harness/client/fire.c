@@ -8,9 +8,15 @@
  * client (cw/http.h) with one attempt each, since retries, their counts and
  * their jitter are fire's own (fire_plan.h); pacing and retry waits are
  * cw_timer_t. Bodies are sent as generated, byte for byte.
+ *
+ * --retry clay models Clay's HTTP API column with its settings: "Retry on
+ * failure" (--clay-retries), "Response timeout" (--clay-timeout-ms) and
+ * "Request limit / Duration (ms)" (--rate N/DURATION_MS). An attempt that
+ * times out is closed and counted failed although the receiver may still
+ * finish it, so its resend (the same bytes) exercises the receiver's
+ * duplicate path; the report says what the resends got.
  */
 #include <errno.h>
-#include <float.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +67,10 @@ typedef struct st_fire_opts_t {
     int64_t skew_s;
     double rate;
     int retry;
-    unsigned max_attempts;
+    unsigned max_attempts; /* resolved from --clay-retries or --max-attempts (cw_fire_attempts) */
+    int max_attempts_given;
+    unsigned clay_retries;
+    int clay_retries_given;
     uint64_t timeout_ms;
     uint64_t seed;
     const char *fixture_path;
@@ -78,6 +87,7 @@ typedef struct st_send_t {
     size_t body_len;
     uint64_t start_us; /* latency origin: the scheduled start (open loop) or the first attempt (closed) */
     unsigned attempts;
+    int resend_after_timeout; /* the attempt in flight follows one that timed out */
     cw_timer_t retry_timer;
 } send_t;
 
@@ -109,6 +119,11 @@ static const char *const report_formats[] = {"json", NULL};
 static int scheme_cb(const cw_opt_t *opt, const char *value, char *err, size_t err_size)
 {
     return cw_sign_scheme_parse(value, opt->target);
+}
+
+static int rate_cb(const cw_opt_t *opt, const char *value, char *err, size_t err_size)
+{
+    return cw_fire_rate_parse(value, opt->target);
 }
 
 static int tamper_cb(const cw_opt_t *opt, const char *value, char *err, size_t err_size)
@@ -261,35 +276,56 @@ static int parse_args(int argc, char **argv, fire_opts_t *opts, int *out_help, c
          .metavar = "C",
          .help = "requests in flight (default 8; with --rate: a cap, default 256)"},
         {.name = "--rate",
-         .type = CW_OPT_DOUBLE,
+         .type = CW_OPT_CUSTOM,
+         .cb = rate_cb,
          .target = &opts->rate,
-         .min = DBL_MIN,
-         .max = 1e6,
-         .want = "a number of requests per second, above 0 (at most 1000000)",
-         .metavar = "R",
-         .help = "open loop: start R requests per second whatever the answers; latency is\n"
-                 "measured from each request's scheduled start (no coordinated omission)"},
+         .want = "requests per second (R, above 0) or N/DURATION_MS (whole numbers above 0, e.g. 10/1000), at most "
+                 "1000000/s",
+         .metavar = "R|N/MS",
+         .help = "open loop: start R requests per second whatever the answers, or N per MS\n"
+                 "milliseconds: Clay's column \"Request limit / Duration (ms)\", 10/1000 by default\n"
+                 "in Clay; starts are evenly spaced (retries are not paced); latency is measured\n"
+                 "from each request's scheduled start (no coordinated omission)"},
         {.name = "--retry",
          .type = CW_OPT_ENUM,
          .target = &opts->retry,
          .choices = retry_modes,
          .metavar = "clay|none",
-         .help = "clay: retry transport errors, timeouts, 408, 429 and 5xx with exponential\n"
-                 "backoff and jitter, honouring Retry-After (default none)"},
+         .help = "clay: Clay's \"Retry on failure\": retry transport errors, timeouts, 408, 429\n"
+                 "and 5xx up to --clay-retries times, with exponential backoff (200 ms doubling,\n"
+                 "capped at 10 s) and jitter, honouring Retry-After; Clay's own schedule is\n"
+                 "undocumented (default none)"},
+        {.name = "--clay-retries",
+         .type = CW_OPT_UINT,
+         .target = &opts->clay_retries,
+         .given = &opts->clay_retries_given,
+         .min = 0,
+         .max = CW_FIRE_MAX_CLAY_RETRIES,
+         .metavar = "N",
+         .help = "with --retry clay: the retries the column is set to (default 2: the README's\n"
+                 "recipe, 3 attempts in all); 0 = \"Retry on failure\" off, one attempt"},
         {.name = "--max-attempts",
          .type = CW_OPT_UINT,
          .target = &opts->max_attempts,
+         .given = &opts->max_attempts_given,
          .min = 1,
-         .max = 100,
+         .max = CW_FIRE_MAX_CLAY_RETRIES + 1,
          .metavar = "N",
-         .help = "attempts per request with --retry clay (default 8)"},
-        {.name = "--timeout-ms",
+         .help = "the same as --clay-retries N-1 (attempts in all, the first included)"},
+        {.name = "--clay-timeout-ms",
+         .alias = "--timeout-ms",
          .type = CW_OPT_U64,
          .target = &opts->timeout_ms,
          .min = 1,
          .max = 3600000,
          .metavar = "MS",
-         .help = "per attempt (default 30000)"},
+         .usage = "--clay-timeout-ms MS",
+         .help = "Clay's \"Response timeout\", per attempt (default 30000; --timeout-ms is the\n"
+                 "same): an attempt unanswered by then is closed and failed, although the receiver\n"
+                 "may still complete it; --retry clay resends the same bytes: the same body,\n"
+                 "Idempotency-Key and signature, except that standard (a real sender signs\n"
+                 "each attempt) keeps its webhook-id but signs a fresh webhook-timestamp. The\n"
+                 "report counts timed_out and what the resends got (duplicate, in_progress...)"},
         {.name = "--seed",
          .type = CW_OPT_U64,
          .target = &opts->seed,
@@ -338,6 +374,16 @@ static int parse_args(int argc, char **argv, fire_opts_t *opts, int *out_help, c
     }
     if (opts->scheme_given && opts->scheme != CW_SIGN_NONE && opts->num_secrets == 0) {
         snprintf(err, err_size, "--scheme needs a --secret, a --secret-file or CLAY_WEBHOOK_SECRET");
+        return -1;
+    }
+    if (!opts->retry && (opts->clay_retries_given || opts->max_attempts_given)) {
+        snprintf(err, err_size, "%s needs --retry clay", opts->clay_retries_given ? "--clay-retries" : "--max-attempts");
+        return -1;
+    }
+    if (cw_fire_attempts(opts->clay_retries_given, opts->clay_retries, opts->max_attempts_given, opts->max_attempts,
+                         &opts->max_attempts) != 0) {
+        snprintf(err, err_size, "--clay-retries %u and --max-attempts %u disagree (attempts = retries + 1)", opts->clay_retries,
+                 opts->max_attempts);
         return -1;
     }
     if (opts->concurrency == 0) {
@@ -423,7 +469,8 @@ static void start_attempt(send_t *send)
         owned[num_owned] = cw_hclient_header_line("Idempotency-Key", row_id);
         lines[num_lines++] = owned[num_owned++];
     }
-    /* Signed per attempt, as a sender would: a retry has a fresh Standard Webhooks timestamp, same id. */
+    /* Signed per attempt, as a sender would: a retry has a fresh Standard Webhooks timestamp, same id (the
+     * body's digest); static, bearer and hmac give the same bytes on every attempt. */
     if (sign_headers(fire, send->body, send->body_len, &auth, err, sizeof(err)) != 0) {
         auth.num_headers = 0; /* checked once before the run, so this cannot happen */
     }
@@ -502,6 +549,18 @@ static void on_response(const cw_http_response_t *res, void *data)
     int status = res->error == CW_HTTP_OK ? res->status : 0;
     if (res->error != CW_HTTP_OK) {
         ++fire->stats.num_transport_errors;
+    }
+    if (send->resend_after_timeout) {
+        char buf[CW_FIRE_RESULT_NAME_SIZE];
+        const char *name = res->error == CW_HTTP_OK            ? result_name(res, buf, sizeof(buf))
+                           : res->error == CW_HTTP_ERR_TIMEOUT ? "(timeout)"
+                                                               : "(no answer)";
+        cw_fire_stats_count_after_timeout(&fire->stats, name);
+    }
+    /* Clay's "Response timeout": the attempt failed for the sender, but the receiver may be finishing it. */
+    send->resend_after_timeout = res->error == CW_HTTP_ERR_TIMEOUT;
+    if (send->resend_after_timeout) {
+        ++fire->stats.num_timed_out;
     }
     if (fire->opts.retry && cw_fire_retryable(status) && send->attempts < fire->backoff.max_attempts) {
         int64_t retry_after = -1;
@@ -667,6 +726,8 @@ static int setup(fire_t *fire)
     stats->concurrency = o->concurrency;
     stats->offered_rate = o->rate;
     stats->retry = o->retry;
+    stats->max_attempts = o->max_attempts;
+    stats->timeout_ms = o->timeout_ms;
     stats->latency_us = cw_calloc(fire->num_plan, sizeof(uint64_t));
     compute_expected(fire);
     return 0;
@@ -687,7 +748,7 @@ static void teardown(fire_t *fire)
 
 int cw_harness_fire_main(int argc, char **argv)
 {
-    fire_t fire = {.opts = {.count = 100, .dup = 1, .max_attempts = 8, .timeout_ms = 30000}};
+    fire_t fire = {.opts = {.count = 100, .dup = 1, .timeout_ms = 30000}};
     char err[512];
     int help = 0, rc;
     if (parse_args(argc, argv, &fire.opts, &help, err, sizeof(err)) != 0 || help) {

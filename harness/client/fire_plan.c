@@ -1,8 +1,11 @@
 /*
  * fire_plan.c: send order, retry delays and percentiles for fire (see fire_plan.h).
  */
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include "fire_plan.h"
 #include "cw/random.h"
 #include "gen.h"
@@ -57,6 +60,65 @@ uint64_t cw_fire_retry_delay_ms(const cw_fire_backoff_t *policy, unsigned retry,
         }
     }
     return delay;
+}
+
+int cw_fire_attempts(int retries_given, unsigned clay_retries, int max_given, unsigned max_attempts, unsigned *out_attempts)
+{
+    if (retries_given && max_given && max_attempts != clay_retries + 1) {
+        return -1;
+    }
+    *out_attempts = retries_given ? clay_retries + 1 : max_given ? max_attempts : CW_FIRE_DEFAULT_CLAY_RETRIES + 1;
+    return 0;
+}
+
+/* whole_number reads the decimal digits in [p, end) (at least one, no sign) as a value up to |max|. Returns
+ * 0, or -1. */
+static int whole_number(const char *p, const char *end, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (p == end) {
+        return -1;
+    }
+    for (; p != end; ++p) {
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > max) {
+            return -1;
+        }
+    }
+    *out = v;
+    return 0;
+}
+
+int cw_fire_rate_parse(const char *value, double *out_per_s)
+{
+    const char *slash = strchr(value, '/');
+    double rate;
+    if (slash != NULL) {
+        uint64_t n, duration_ms;
+        if (whole_number(value, slash, 1000000000, &n) != 0 || n == 0 ||
+            whole_number(slash + 1, slash + strlen(slash), 86400000, &duration_ms) != 0 || duration_ms == 0) {
+            return -1;
+        }
+        rate = (double)n * 1000.0 / (double)duration_ms;
+    } else {
+        char *end;
+        if (*value == '\0' || isspace((unsigned char)*value)) {
+            return -1;
+        }
+        errno = 0;
+        rate = strtod(value, &end);
+        if (*end != '\0' || errno != 0 || !isfinite(rate) || !(rate > 0)) {
+            return -1;
+        }
+    }
+    if (rate > CW_FIRE_MAX_RATE) {
+        return -1;
+    }
+    *out_per_s = rate;
+    return 0;
 }
 
 int cw_fire_retryable(int status)

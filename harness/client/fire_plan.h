@@ -42,6 +42,27 @@ typedef struct st_cw_fire_backoff_t {
         200, 10000, 60000, 8                                                                                                       \
     }
 
+/* The retries of --retry clay when neither --clay-retries nor --max-attempts is given: the README's column
+ * recipe ("Retry on failure: on, 3 attempts"). Clay's own default is undocumented. */
+#define CW_FIRE_DEFAULT_CLAY_RETRIES 2
+#define CW_FIRE_MAX_CLAY_RETRIES 99
+
+/* cw_fire_attempts returns in *|out_attempts| the attempts per request under --retry clay, the first
+ * included: |clay_retries| + 1 when --clay-retries was given (|retries_given|), else |max_attempts| when
+ * --max-attempts was given (|max_given|), else CW_FIRE_DEFAULT_CLAY_RETRIES + 1. Returns 0, or -1 when
+ * both were given and disagree (max_attempts != clay_retries + 1). */
+int cw_fire_attempts(int retries_given, unsigned clay_retries, int max_given, unsigned max_attempts, unsigned *out_attempts);
+
+/* The highest --rate, in requests per second. */
+#define CW_FIRE_MAX_RATE 1e6
+
+/* cw_fire_rate_parse reads a --rate value: "R", requests per second (a number above 0), or Clay's column
+ * setting "N/DURATION_MS", N requests per DURATION_MS milliseconds (whole numbers, N >= 1, DURATION_MS in
+ * [1, 86400000]; "10/1000" is Clay's default), which is N * 1000 / DURATION_MS per second. Surrounding
+ * spaces are refused. Returns 0 with the rate in *|out_per_s|, or -1 (*|out_per_s| untouched) when
+ * |value| is neither form or the rate is over CW_FIRE_MAX_RATE. Borrows |value|. */
+int cw_fire_rate_parse(const char *value, double *out_per_s);
+
 /* cw_fire_retry_delay_ms returns the wait before retry number |retry| (1 = the second attempt): an
  * exponential step base_ms * 2^(retry-1) capped at cap_ms, with "equal jitter" (uniformly in
  * [step/2, step], drawn from |rng|) so a herd of retries spreads out but never retries at once; and at

@@ -9,7 +9,8 @@
 #include "fire_plan.h"
 #include "fire_report.h"
 
-void cw_fire_stats_count_result(cw_fire_stats_t *stats, const char *name)
+/* count_name adds one to |name|'s entry of |results| (|*num| of CW_FIRE_MAX_RESULTS in use). */
+static void count_name(cw_fire_result_count_t *results, size_t *num, const char *name)
 {
     char key[CW_FIRE_RESULT_NAME_SIZE];
     if (name == NULL) {
@@ -18,20 +19,30 @@ void cw_fire_stats_count_result(cw_fire_stats_t *stats, const char *name)
         name = "(other)";
     }
     snprintf(key, sizeof(key), "%s", name);
-    for (size_t i = 0; i != stats->num_results; ++i) {
-        if (strcmp(stats->results[i].name, key) == 0) {
-            ++stats->results[i].count;
+    for (size_t i = 0; i != *num; ++i) {
+        if (strcmp(results[i].name, key) == 0) {
+            ++results[i].count;
             return;
         }
     }
-    if (stats->num_results >= CW_FIRE_MAX_RESULTS - 1 && strcmp(key, "(other)") != 0) {
+    if (*num >= CW_FIRE_MAX_RESULTS - 1 && strcmp(key, "(other)") != 0) {
         /* Keep the last slot for everything past the first few names. */
-        cw_fire_stats_count_result(stats, "(other)");
+        count_name(results, num, "(other)");
         return;
     }
-    cw_fire_result_count_t *r = &stats->results[stats->num_results++];
+    cw_fire_result_count_t *r = &results[(*num)++];
     memcpy(r->name, key, sizeof(key));
     r->count = 1;
+}
+
+void cw_fire_stats_count_result(cw_fire_stats_t *stats, const char *name)
+{
+    count_name(stats->results, &stats->num_results, name);
+}
+
+void cw_fire_stats_count_after_timeout(cw_fire_stats_t *stats, const char *name)
+{
+    count_name(stats->after_timeout, &stats->num_after_timeout, name);
 }
 
 void cw_fire_stats_finish(cw_fire_stats_t *stats)
@@ -84,6 +95,14 @@ void cw_fire_report_human(const cw_fire_stats_t *stats, FILE *fp)
             (unsigned long long)stats->num_attempts, (unsigned long long)stats->num_retries,
             (unsigned long long)stats->num_transport_errors, (unsigned long long)stats->num_ok,
             (unsigned long long)(stats->num_sends - stats->num_ok));
+    if (stats->num_timed_out != 0) {
+        fprintf(fp, "timed out: %llu attempts unanswered after %llu ms; answers to their resends:",
+                (unsigned long long)stats->num_timed_out, (unsigned long long)stats->timeout_ms);
+        for (size_t i = 0; i != stats->num_after_timeout; ++i) {
+            fprintf(fp, " %s=%llu", stats->after_timeout[i].name, (unsigned long long)stats->after_timeout[i].count);
+        }
+        fputs(stats->num_after_timeout == 0 ? " none (no retry)\n" : "\n", fp);
+    }
     const uint64_t *l = stats->latency_us;
     size_t n = stats->num_sends;
     fprintf(fp, "latency ms: p50 %.3f, p90 %.3f, p99 %.3f, max %.3f, mean %.3f%s\n", ms(cw_fire_percentile(l, n, 50)),
@@ -151,6 +170,17 @@ char *cw_fire_report_json(const cw_fire_stats_t *stats)
     cJSON_AddItemToObject(root, "attempts", num((double)stats->num_attempts));
     cJSON_AddItemToObject(root, "retries", num((double)stats->num_retries));
     cJSON_AddItemToObject(root, "transport_errors", num((double)stats->num_transport_errors));
+    cJSON_AddItemToObject(root, "timed_out", num((double)stats->num_timed_out));
+    cJSON *after_timeout = cJSON_AddObjectToObject(root, "after_timeout");
+    for (size_t i = 0; i != stats->num_after_timeout; ++i) {
+        cJSON_AddItemToObject(after_timeout, stats->after_timeout[i].name, num((double)stats->after_timeout[i].count));
+    }
+    if (stats->retry) {
+        cJSON_AddItemToObject(root, "max_attempts", num(stats->max_attempts));
+    } else {
+        cJSON_AddNullToObject(root, "max_attempts");
+    }
+    cJSON_AddItemToObject(root, "timeout_ms", num((double)stats->timeout_ms));
     cJSON_AddItemToObject(root, "ok", num((double)stats->num_ok));
     cJSON_AddItemToObject(root, "failed", num((double)(stats->num_sends - stats->num_ok)));
 

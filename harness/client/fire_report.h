@@ -28,11 +28,13 @@ typedef struct st_cw_fire_stats_t {
     const char *tamper; /* borrowed; "none", "wrong-secret", ... */
     const char *source; /* borrowed; "generated" or the fixture's path */
     uint64_t seed;
-    size_t num_leads;    /* unique leads */
-    size_t dup;          /* copies of each */
-    size_t concurrency;  /* in-flight cap */
-    double offered_rate; /* requests/s with --rate; 0 when closed-loop */
-    int retry;           /* --retry clay */
+    size_t num_leads;      /* unique leads */
+    size_t dup;            /* copies of each */
+    size_t concurrency;    /* in-flight cap */
+    double offered_rate;   /* requests/s with --rate; 0 when closed-loop */
+    int retry;             /* --retry clay */
+    unsigned max_attempts; /* per request under --retry clay (--clay-retries + 1) */
+    uint64_t timeout_ms;   /* per attempt (--clay-timeout-ms) */
 
     /* what happened */
     size_t num_sends;                       /* final answers (num_leads * dup when the run completed) */
@@ -42,9 +44,14 @@ typedef struct st_cw_fire_stats_t {
     uint64_t num_attempts;
     uint64_t num_retries;
     uint64_t num_transport_errors; /* attempts that ended without an answer (timeouts included) */
-    uint64_t num_ok;               /* final answers that met the success rule (2xx, or 401 under --tamper) */
-    uint64_t *latency_us;          /* num_sends values; owned; sorted by cw_fire_stats_finish */
-    uint64_t elapsed_us;           /* first start to last answer */
+    uint64_t num_timed_out;        /* attempts unanswered after timeout_ms (among the transport errors) */
+    /* What the attempt right after a timed-out one (the resend of the same bytes) got: its "status" field
+     * ("duplicate", "in_progress", ...), "error:<error field>", "(timeout)" or "(no answer)". */
+    cw_fire_result_count_t after_timeout[CW_FIRE_MAX_RESULTS];
+    size_t num_after_timeout;
+    uint64_t num_ok;      /* final answers that met the success rule (2xx, or 401 under --tamper) */
+    uint64_t *latency_us; /* num_sends values; owned; sorted by cw_fire_stats_finish */
+    uint64_t elapsed_us;  /* first start to last answer */
 
     /* what the sinks should hold */
     int expected_known; /* 0: the fixture's body says nothing about deliveries */
@@ -54,6 +61,10 @@ typedef struct st_cw_fire_stats_t {
 /* cw_fire_stats_count_result adds one final answer whose body's "status" field is |name| (NULL: none). */
 void cw_fire_stats_count_result(cw_fire_stats_t *stats, const char *name);
 
+/* cw_fire_stats_count_after_timeout adds one resend, sent after a timed-out attempt, whose answer is |name|
+ * (NULL: an answer without a "status" field). */
+void cw_fire_stats_count_after_timeout(cw_fire_stats_t *stats, const char *name);
+
 /* cw_fire_stats_finish sorts the latencies; call once before rendering. */
 void cw_fire_stats_finish(cw_fire_stats_t *stats);
 
@@ -62,7 +73,8 @@ void cw_fire_report_human(const cw_fire_stats_t *stats, FILE *fp);
 
 /* cw_fire_report_json returns the summary as one line of JSON (malloc'd, caller frees), with the keys
  * target, scheme, tamper, source, seed, leads, dup, requests, concurrency, offered_rate, by_status,
- * by_result, attempts, retries, transport_errors, ok, failed, latency_ms {p50,p90,p99,max,mean},
+ * by_result, attempts, retries, transport_errors, timed_out, after_timeout {name: count}, max_attempts (null
+ * without --retry clay), timeout_ms, ok, failed, latency_ms {p50,p90,p99,max,mean},
  * elapsed_s, achieved_rate, expected_deliveries {outreach,nurture,zapier,slack} (null when unknown). */
 char *cw_fire_report_json(const cw_fire_stats_t *stats);
 

@@ -397,6 +397,8 @@ typedef struct st_fire_out_t {
 
 static const char *const sink_names[4] = {"outreach", "nurture", "zapier", "slack"};
 
+/* fire_start runs fire against |target|. Scenarios that retry set the column to 7 retries (--clay-retries 7: 8
+ * attempts over 11 to 23 s of backoff), enough to outlast a restart or a store outage, beyond the README's recipe. */
 static proc_t *fire_start(ctx_t *ctx, const char *target, size_t leads, size_t dup, size_t concurrency, const char *seed,
                           const char *const extra[])
 {
@@ -535,7 +537,7 @@ static int sc_duplicate_storm(ctx_t *ctx)
             return -1;
         }
     }
-    static const char *const extra[] = {"--shuffle", "--mutate-types", "--retry", "clay", NULL};
+    static const char *const extra[] = {"--shuffle", "--mutate-types", "--retry", "clay", "--clay-retries", "7", NULL};
     proc_t *f[3];
     f[0] = fire_start(ctx, fn[0].url, leads, 2, 22, "4242", extra);
     f[1] = fire_start(ctx, fn[1].url, leads, 2, 21, "4242", extra);
@@ -613,7 +615,7 @@ static int sc_sigterm_under_load(ctx_t *ctx)
     if (start_function(ctx, &fn, "fn", 0, store, env) != 0) {
         return -1;
     }
-    static const char *const extra[] = {"--retry", "clay", "--dup", "2", "--shuffle", NULL};
+    static const char *const extra[] = {"--retry", "clay", "--clay-retries", "7", "--dup", "2", "--shuffle", NULL};
     proc_t *f = fire_start(ctx, fn.url, leads, 1, 32, "9090", extra);
     usleep(1000 * 1000);
     if (reap(f, 0) == 0 && f->exited) {
@@ -678,7 +680,7 @@ static int sc_kill9_resume(ctx_t *ctx)
         return -1;
     }
     /* Clay retries everything that did not succeed; resending all is the harder case. */
-    static const char *const extra[] = {"--retry", "clay", NULL};
+    static const char *const extra[] = {"--retry", "clay", "--clay-retries", "7", NULL};
     f = fire_start(ctx, b.url, leads, 1, 32, "3131", extra);
     fire_out_t second;
     if (fire_finish(ctx, f, &second, 120000) != 0) {
@@ -727,7 +729,7 @@ static int sc_store_faults(ctx_t *ctx)
         start_function(ctx, &fn[1], "fn1", 0, "gs://scenario-bucket/faults", env) != 0) {
         return -1;
     }
-    static const char *const extra[] = {"--retry", "clay", "--shuffle", NULL};
+    static const char *const extra[] = {"--retry", "clay", "--clay-retries", "7", "--shuffle", NULL};
     proc_t *f0 = fire_start(ctx, fn[0].url, leads, 1, 16, "5151", extra);
     proc_t *f1 = fire_start(ctx, fn[1].url, leads, 1, 16, "5151", extra);
     fire_out_t out0, out1;
@@ -783,7 +785,7 @@ static int sc_store_down(ctx_t *ctx)
     if (!ok) {
         return failf(ctx, "with the store down a callback got %d, expected 503 with Retry-After", res.status);
     }
-    static const char *const extra[] = {"--retry", "clay", NULL};
+    static const char *const extra[] = {"--retry", "clay", "--clay-retries", "7", NULL};
     proc_t *f = fire_start(ctx, fn.url, leads, 1, 8, "6161", extra);
     usleep(1500 * 1000);
     if (mock_post(ctx, "/_harness/store", "{\"down\":false}") != 0) {

@@ -1,10 +1,12 @@
 /* test_fire_plan.c: fire's pure parts: the send order for --dup/--shuffle is complete and reproducible,
- * retry delays grow, jitter, cap and honour Retry-After, percentiles are nearest-rank, and the report
- * carries the counts it was given. */
+ * retry delays grow, jitter, cap and honour Retry-After, --clay-retries and --max-attempts give the attempts,
+ * --rate reads R and Clay's N/DURATION_MS, percentiles are nearest-rank, and the report carries the counts it
+ * was given (timeouts and what their resends got included). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +142,76 @@ static void test_retryable(void **state)
     assert_false(cw_fire_retryable(413));
 }
 
+static void test_attempts_from_clay_retries(void **state)
+{
+    unsigned attempts = 0;
+    assert_int_equal(cw_fire_attempts(0, 0, 0, 0, &attempts), 0);
+    assert_int_equal(attempts, CW_FIRE_DEFAULT_CLAY_RETRIES + 1); /* the README's recipe: 3 attempts */
+    assert_int_equal(attempts, 3);
+    assert_int_equal(cw_fire_attempts(1, 0, 0, 0, &attempts), 0); /* "Retry on failure" off: one attempt */
+    assert_int_equal(attempts, 1);
+    assert_int_equal(cw_fire_attempts(1, 5, 0, 0, &attempts), 0);
+    assert_int_equal(attempts, 6);
+    assert_int_equal(cw_fire_attempts(0, 0, 1, 8, &attempts), 0); /* --max-attempts 8 = --clay-retries 7 */
+    assert_int_equal(attempts, 8);
+    assert_int_equal(cw_fire_attempts(1, 7, 1, 8, &attempts), 0); /* both, agreeing */
+    assert_int_equal(attempts, 8);
+    attempts = 42;
+    assert_int_equal(cw_fire_attempts(1, 3, 1, 3, &attempts), -1); /* both, disagreeing: untouched */
+    assert_int_equal(attempts, 42);
+}
+
+static void test_rate_parse(void **state)
+{
+    double r = -1;
+    assert_int_equal(cw_fire_rate_parse("10/1000", &r), 0); /* Clay's default: 10 per 1000 ms */
+    assert_true(r == 10.0);
+    assert_int_equal(cw_fire_rate_parse("5/1000", &r), 0);
+    assert_true(r == 5.0);
+    assert_int_equal(cw_fire_rate_parse("1/60000", &r), 0); /* one a minute */
+    assert_true(fabs(r - 1.0 / 60.0) < 1e-12);
+    assert_int_equal(cw_fire_rate_parse("3/500", &r), 0);
+    assert_true(r == 6.0);
+    assert_int_equal(cw_fire_rate_parse("200", &r), 0); /* rows per second, as before */
+    assert_true(r == 200.0);
+    assert_int_equal(cw_fire_rate_parse("0.5", &r), 0);
+    assert_true(r == 0.5);
+    assert_int_equal(cw_fire_rate_parse("1000000/1000", &r), 0); /* the highest */
+    assert_true(r == 1e6);
+
+    r = 7;
+    static const char *const bad[] = {"",
+                                      "0",
+                                      "-1",
+                                      "abc",
+                                      "1e7",
+                                      "inf",
+                                      "nan",
+                                      " 5",
+                                      "5 ",
+                                      "5/",
+                                      "/1000",
+                                      "0/1000",
+                                      "10/0",
+                                      "-1/10",
+                                      "10/-1",
+                                      "1.5/1000",
+                                      "10/1e3",
+                                      "10/1000/2",
+                                      "10 /1000",
+                                      "10/ 1000",
+                                      "2000000/1000",
+                                      "1/86400001",
+                                      "99999999999999999999/1",
+                                      "1/99999999999999999999"};
+    for (size_t i = 0; i != sizeof(bad) / sizeof(bad[0]); ++i) {
+        if (cw_fire_rate_parse(bad[i], &r) != -1) {
+            fail_msg("'%s' was accepted", bad[i]);
+        }
+    }
+    assert_true(r == 7); /* untouched by a refusal */
+}
+
 static void test_percentiles_nearest_rank(void **state)
 {
     uint64_t v[100];
@@ -214,7 +286,61 @@ static void test_report_json(void **state)
     assert_non_null(strstr(buf, " 200=3"));
     assert_non_null(strstr(buf, "processed=2"));
     assert_non_null(strstr(buf, "outreach=1 nurture=0 zapier=1 slack=1"));
+    assert_null(strstr(buf, "timed out")); /* said only when something timed out */
     free(buf);
+}
+
+static void test_report_timeouts_and_resends(void **state)
+{
+    uint64_t lat[3] = {1000, 1000, 1000};
+    cw_fire_stats_t s = {.target = "http://127.0.0.1:1/api/clay/enriched",
+                         .scheme = "static",
+                         .tamper = "none",
+                         .source = "generated",
+                         .num_leads = 3,
+                         .dup = 1,
+                         .retry = 1,
+                         .max_attempts = 4,
+                         .timeout_ms = 500,
+                         .num_sends = 3,
+                         .num_attempts = 6,
+                         .num_retries = 3,
+                         .num_transport_errors = 3,
+                         .num_timed_out = 3,
+                         .num_ok = 3,
+                         .latency_us = lat};
+    cw_fire_stats_count_after_timeout(&s, "in_progress");
+    cw_fire_stats_count_after_timeout(&s, "duplicate");
+    cw_fire_stats_count_after_timeout(&s, "in_progress");
+    cw_fire_stats_finish(&s);
+    char *text = cw_fire_report_json(&s);
+    cJSON *j = cJSON_Parse(text);
+    assert_non_null(j);
+    assert_int_equal(cJSON_GetObjectItem(j, "timed_out")->valueint, 3);
+    assert_int_equal(cJSON_GetObjectItem(j, "max_attempts")->valueint, 4);
+    assert_int_equal(cJSON_GetObjectItem(j, "timeout_ms")->valueint, 500);
+    cJSON *after = cJSON_GetObjectItem(j, "after_timeout");
+    assert_int_equal(cJSON_GetObjectItem(after, "in_progress")->valueint, 2);
+    assert_int_equal(cJSON_GetObjectItem(after, "duplicate")->valueint, 1);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "by_result")), 0); /* final answers are counted apart */
+    cJSON_Delete(j);
+    free(text);
+
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+    cw_fire_report_human(&s, fp);
+    fclose(fp);
+    assert_non_null(
+        strstr(buf, "timed out: 3 attempts unanswered after 500 ms; answers to their resends: in_progress=2 duplicate=1\n"));
+    free(buf);
+
+    s.retry = 0; /* without --retry clay: no max_attempts */
+    text = cw_fire_report_json(&s);
+    j = cJSON_Parse(text);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "max_attempts")));
+    cJSON_Delete(j);
+    free(text);
 }
 
 static void test_result_names_are_bounded(void **state)
@@ -245,9 +371,12 @@ int main(void)
         cmocka_unit_test(test_retry_delay_grows_with_jitter_and_cap),
         cmocka_unit_test(test_retry_delay_honours_retry_after),
         cmocka_unit_test(test_retryable),
+        cmocka_unit_test(test_attempts_from_clay_retries),
+        cmocka_unit_test(test_rate_parse),
         cmocka_unit_test(test_percentiles_nearest_rank),
         cmocka_unit_test(test_report_json),
         cmocka_unit_test(test_result_names_are_bounded),
+        cmocka_unit_test(test_report_timeouts_and_resends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
