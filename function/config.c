@@ -21,7 +21,10 @@ static const var_doc_t vars[] = {
     {"MAX_RECEIVING_BYTES", "67108864",
      "budget of request bodies buffered before a handler runs, all connections; past it reading pauses (backpressure)"},
     {"H2C", "0", "1 also serves HTTP/2 cleartext (prior knowledge and Upgrade: h2c), e.g. for Cloud Run's --use-http2"},
-    {"REQUEST_TIMEOUT_MS", "10000", "deadline for a request's headers and body, and keep-alive idle time"},
+    {"REQUEST_TIMEOUT_MS", "10000",
+     "deadline for a whole request, headers and body, on HTTP/1.1 and HTTP/2 (a stream still receiving is reset), and "
+     "keep-alive idle time"},
+    {"MAX_CONNECTIONS", "1024", "open client connections, all workers; past it a new connection is closed at once"},
     {"SHUTDOWN_TIMEOUT_MS", "7500", "after SIGTERM, how long in-flight work may take before exit"},
     {"MAX_INFLIGHT", "256", "callbacks being processed at once (per process); past it 503 overloaded with Retry-After: 1"},
     {"MAX_INFLIGHT_BYTES", "33554432", "sum of the bodies of the callbacks being processed; past it 503 overloaded"},
@@ -156,6 +159,9 @@ int cw_config_load(cw_config_t *cfg, char *err, size_t err_size)
         cfg->max_body_bytes = (size_t)v;
     }
     cw_env_u64(&env, "REQUEST_TIMEOUT_MS", 10000, 100, 3600000, &cfg->request_timeout_ms);
+    if (cw_env_u64(&env, "MAX_CONNECTIONS", 1024, 1, 1000000, &v) == 0) {
+        cfg->max_connections = (size_t)v;
+    }
     cw_env_u64(&env, "SHUTDOWN_TIMEOUT_MS", 7500, 0, 60000, &cfg->shutdown_timeout_ms);
     if (cw_env_u64(&env, "MAX_INFLIGHT", 256, 1, 1000000, &v) == 0) {
         cfg->max_inflight = (size_t)v;

@@ -18,6 +18,7 @@ typedef struct st_cw_config_t {
     size_t max_receiving_bytes; /* budget of bodies buffered before handlers run (issue 16) */
     int h2c;                    /* 1: HTTP/2 cleartext (prior knowledge and Upgrade) besides HTTP/1.1 */
     uint64_t request_timeout_ms;
+    size_t max_connections; /* open client connections, all workers */
     uint64_t shutdown_timeout_ms;
     size_t max_inflight;       /* callbacks being processed at once, per process; past it 503 overloaded */
     size_t max_inflight_bytes; /* sum of their bodies; past it 503 overloaded */

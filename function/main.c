@@ -136,6 +136,7 @@ static int serve(void)
         .max_receiving_bytes = app.cfg.max_receiving_bytes,
         .no_h2c = !app.cfg.h2c,
         .request_timeout_ms = app.cfg.request_timeout_ms,
+        .max_connections = app.cfg.max_connections,
         .shutdown_timeout_ms = app.cfg.shutdown_timeout_ms,
         .handle_signals = 1,
         .data = &app,

@@ -40,6 +40,9 @@ locals {
     SIGNATURE_TOLERANCE_S = var.signature_tolerance_s
     IDEMPOTENCY_FIELDS    = var.idempotency_fields
     MAX_BODY_BYTES        = var.max_body_bytes
+    # h2c only with an h2c port: the default http1 port has Google's front end
+    # end HTTP/2, and the server then refuses h2c (issue 12 point 2).
+    H2C                   = var.use_http2 ? "1" : null
     WORKERS               = var.workers
     LEASE_S               = var.lease_s
     REDRIVE_MAX_BACKOFF_S = var.redrive_max_backoff_s

@@ -35,8 +35,8 @@ resource "google_cloud_run_v2_service" "fn" {
       # The image's ENTRYPOINT/CMD run `clay-function serve`.
 
       ports {
-        # "h2c": Cloud Run speaks cleartext HTTP/2 to the container end to end
-        # (the server accepts both HTTP/1.1 and h2c on the one port).
+        # "h2c": Cloud Run speaks cleartext HTTP/2 to the container end to end;
+        # main.tf then sets H2C=1 (the server serves HTTP/1.1 only without it).
         name           = var.use_http2 ? "h2c" : "http1"
         container_port = 8080
       }

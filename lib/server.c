@@ -72,16 +72,28 @@ struct st_cw_server_t {
     atomic_int stop_requested;
     int joined;                   /* every worker thread has ended: their state may be freed */
     atomic_llong receiving_bytes; /* body bytes buffered before handlers run, every worker */
+    atomic_long num_connections;  /* open connections, every worker (max_connections) */
 };
+
+/* The h2o bounds patch of scripts/deps.sh (issue 12 point 2) defines this; without it HTTP/2 would have no request
+ * deadline, reset budget or header-field cap. */
+#ifndef H2O_HTTP2_ERROR_CW_TOO_MANY_HEADERS
+#error "h2o lacks the bounds patch: rerun scripts/deps.sh (scripts/build.sh does) to rebuild .deps"
+#endif
 
 /* Metrics of the receiving budget (process-wide, as the registry). */
 static cw_gauge_t *receiving_gauge;
 static cw_counter_t *paused_counter, *refused_counters[6];
 static const int refused_statuses[6] = {401, 404, 405, 413, 415, 0};
+static cw_gauge_t *connections_gauge;
+static cw_counter_t *connections_refused_counter;
 static pthread_once_t receiving_metrics_once = PTHREAD_ONCE_INIT;
 
 static void init_receiving_metrics(void)
 {
+    connections_gauge = cw_metrics_gauge("clay_connections_open", "Client connections open now (cap MAX_CONNECTIONS)", "");
+    connections_refused_counter =
+        cw_metrics_counter("clay_connections_refused_total", "Connections closed at once because MAX_CONNECTIONS were open", "");
     receiving_gauge = cw_metrics_gauge("clay_receiving_bytes",
                                        "Request body bytes buffered before a handler runs (budget MAX_RECEIVING_BYTES)", "");
     paused_counter = cw_metrics_counter("clay_receiving_paused_total",
@@ -246,6 +258,12 @@ static int on_req_body_bytes(h2o_req_t *req, ssize_t delta)
     return 1;
 }
 
+size_t cw_server_num_connections(const cw_server_t *server)
+{
+    long v = atomic_load(&((cw_server_t *)server)->num_connections);
+    return v > 0 ? (size_t)v : 0;
+}
+
 size_t cw_server_receiving_bytes(const cw_server_t *server)
 {
     long long v = atomic_load(&((cw_server_t *)server)->receiving_bytes);
@@ -305,9 +323,18 @@ void cw_async_end(cw_async_t *async)
     }
 }
 
+/* on_connection_closed runs when h2o disposes a client socket (whatever the protocol, h2c upgrades included). */
+static void on_connection_closed(void *data)
+{
+    cw_server_t *server = data;
+    atomic_fetch_sub(&server->num_connections, 1);
+    cw_gauge_add(connections_gauge, -1);
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
     cw_worker_t *worker = listener->data;
+    cw_server_t *server = worker->server;
     if (err != NULL) {
         return;
     }
@@ -317,6 +344,17 @@ static void on_accept(h2o_socket_t *listener, const char *err)
         if (sock == NULL) {
             break;
         }
+        /* Past MAX_CONNECTIONS a connection is accepted only to be closed at once: left in the backlog it would be
+         * retried by the kernel's queue, and the client learns at once instead of at its own timeout. */
+        if (atomic_fetch_add(&server->num_connections, 1) >= (long)server->opts.max_connections) {
+            atomic_fetch_sub(&server->num_connections, 1);
+            cw_counter_inc(connections_refused_counter);
+            h2o_socket_close(sock);
+            continue;
+        }
+        cw_gauge_add(connections_gauge, 1);
+        sock->on_close.cb = on_connection_closed;
+        sock->on_close.data = server;
         h2o_accept(&worker->_priv->accept_ctx, sock);
     }
 }
@@ -368,6 +406,9 @@ static void *worker_main(void *arg)
             worker->stopping = 1;
             close_listener(worker);
             h2o_context_request_shutdown(&worker->ctx);
+            if (server->opts.on_worker_stopping != NULL) {
+                server->opts.on_worker_stopping(worker, server->opts.data);
+            }
         }
         if (shutdown_started && worker->num_requests == 0 && worker->num_holds == 0) {
             break;
@@ -415,6 +456,9 @@ cw_server_t *cw_server_new(const cw_server_options_t *opts)
     if (server->opts.shutdown_timeout_ms == 0) {
         server->opts.shutdown_timeout_ms = 7500;
     }
+    if (server->opts.max_connections == 0) {
+        server->opts.max_connections = 1024;
+    }
     server->listen_fd = -1;
 
     h2o_config_init(&server->config);
@@ -422,6 +466,8 @@ cw_server_t *cw_server_new(const cw_server_options_t *opts)
     server->config.max_request_entity_size = server->opts.max_body_bytes;
     server->config.http1.req_timeout = server->opts.request_timeout_ms;
     server->config.http2.idle_timeout = server->opts.request_timeout_ms;
+    /* HTTP/1's req_timeout already runs once from a request's first byte; the patch gives HTTP/2 streams the same. */
+    server->config.http2.cw_request_timeout = server->opts.request_timeout_ms;
     server->config.http1.upgrade_to_http2 = !server->opts.no_h2c; /* also governs h2c by prior knowledge */
     server->config.cw.on_req_headers = on_req_headers;
     server->config.cw.on_req_body_bytes = on_req_body_bytes;

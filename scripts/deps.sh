@@ -12,7 +12,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 DEPS_DIR=${DEPS_DIR:-$here/.deps}
-STAMP_VERSION="h2o-2.2.5+curl-7.88.1+boringssl-android/9" # /9: the h2o hooks patch (issue 16)
+STAMP_VERSION="h2o-2.2.5+curl-7.88.1+boringssl-android/10" # /9: the h2o hooks patch (issue 16); /10: the bounds patch (issue 12 point 2)
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 PACKAGES=(
@@ -507,6 +507,319 @@ patch_h2o_hooks() {
 PATCH
 }
 patch_h2o_hooks
+
+# Bounds on connections and requests (issue 12 point 2), on top of the hooks above; every hunk says "clay-webhooks":
+# - HTTP/2 advertises and enforces SETTINGS_MAX_CONCURRENT_STREAMS = 16 instead of 100 (the 17th open stream of a
+#   connection gets RST_STREAM REFUSED_STREAM);
+# - a whole-request deadline for HTTP/2 (http2.cw_request_timeout): h2o 2.2.5 only had an idle timer that every read
+#   resets, so a stream trickling its body (or a paused one) lived as long as its connection; now a stream not handed to
+#   a handler within the deadline of its HEADERS frame is reset (CANCEL). HTTP/1's req_timeout already runs once from the
+#   start of a request (headers + body) and is not reset by reads;
+# - at most H2O_MAX_HEADERS (100) header fields per request: HTTP/1 answers 431 where picohttpparser ran out of its
+#   100-entry array (it used to be a 400), HTTP/2 counts fields while decoding HPACK (the block is still decoded whole so
+#   the dynamic table stays in step, extra fields are not kept) and answers 431 on the stream;
+# - a Rapid Reset budget (CVE-2023-44487; h2o fixed it upstream after 2.2.5 with dos_mitigation.reset_budget): a peer's
+#   RST_STREAM on a stream whose response has not completed costs one of 100, each completed response gives one back;
+#   at zero the connection gets GOAWAY ENHANCE_YOUR_CALM.
+patch_h2o_bounds() {
+    patch -s -p1 -d h2o <<'PATCH' || { echo "deps: the h2o bounds patch does not apply (source changed?)" >&2; exit 1; }
+--- h2o.orig/include/h2o/http2_internal.h
++++ h2o/include/h2o/http2_internal.h
+@@ -180,6 +180,10 @@
+         h2o_http2_scheduler_openref_t scheduler;
+     } _refs;
+     h2o_send_state_t send_state; /* state of the ostream, only used in push mode */
++    /* clay-webhooks (scripts/deps.sh): the request deadline (linked from HEADERS until handed over), and whether the
++     * peer reset this stream (such a close does not give back reset budget) */
++    h2o_timeout_entry_t _cw_deadline;
++    int _cw_reset_by_peer;
+     /* placed at last since it is large and has it's own ctor */
+     h2o_req_t req;
+ };
+@@ -211,6 +215,10 @@
+         h2o_http2_conn_num_streams_t pull;
+         h2o_http2_conn_num_streams_t push;
+     } num_streams;
++    /* clay-webhooks (scripts/deps.sh): Rapid Reset (CVE-2023-44487) mitigation. Each RST_STREAM from the peer on a stream
++     * not yet completed costs one, each stream whose response completed gives one back (up to H2O_CW_RESET_BUDGET); at
++     * zero the connection gets GOAWAY (ENHANCE_YOUR_CALM) */
++    int _cw_reset_budget;
+     /* internal */
+     h2o_http2_scheduler_node_t scheduler;
+     h2o_http2_conn_state_t state;
+--- h2o.orig/include/h2o.h
++++ h2o/include/h2o.h
+@@ -385,6 +385,12 @@
+          */
+         size_t max_streams_for_priority;
+         /**
++         * clay-webhooks (scripts/deps.sh): deadline (in milliseconds) for a stream's whole request, headers and body, from
++         * its HEADERS frame until it is handed to a handler; a stream still receiving then is reset (CANCEL), or the
++         * connection closed (ENHANCE_YOUR_CALM) while its headers are still arriving in CONTINUATION frames. 0: none.
++         */
++        uint64_t cw_request_timeout;
++        /**
+          * conditions for latency optimization
+          */
+         h2o_socket_latency_optimization_conditions_t latency_optimization;
+@@ -498,6 +504,8 @@
+     -254 /* an internal value indicating that invalid characters were found in the header name or value */
+ #define H2O_HTTP2_ERROR_INCOMPLETE -255 /* an internal value indicating that all data is not ready */
+ #define H2O_HTTP2_ERROR_PROTOCOL_CLOSE_IMMEDIATELY -256
++#define H2O_HTTP2_ERROR_CW_TOO_MANY_HEADERS                                                                                        \
++    -257 /* clay-webhooks: a request carried more than H2O_MAX_HEADERS header fields (answered 431) */
+ 
+ enum {
+     /* http1 protocol errors */
+@@ -604,6 +612,10 @@
+          * timeout entry used for graceful shutdown
+          */
+         h2o_timeout_entry_t _graceful_shutdown_timeout;
++        /**
++         * clay-webhooks: the request deadline of streams (globalconf->http2.cw_request_timeout)
++         */
++        h2o_timeout_t _cw_request_timeout;
+         struct {
+             /**
+              * counter for http2 errors internally emitted by h2o
+--- h2o.orig/lib/core/context.c
++++ h2o/lib/core/context.c
+@@ -101,6 +101,7 @@
+     h2o_linklist_init_anchor(&ctx->http1._conns);
+     h2o_timeout_init(ctx->loop, &ctx->http2.idle_timeout, config->http2.idle_timeout);
+     h2o_timeout_init(ctx->loop, &ctx->http2.graceful_shutdown_timeout, config->http2.graceful_shutdown_timeout);
++    h2o_timeout_init(ctx->loop, &ctx->http2._cw_request_timeout, config->http2.cw_request_timeout); /* clay-webhooks */
+     h2o_linklist_init_anchor(&ctx->http2._conns);
+     ctx->proxy.client_ctx.loop = loop;
+     h2o_timeout_init(ctx->loop, &ctx->proxy.io_timeout, config->proxy.io_timeout);
+@@ -146,6 +147,7 @@
+     h2o_timeout_dispose(ctx->loop, &ctx->http1.req_timeout);
+     h2o_timeout_dispose(ctx->loop, &ctx->http2.idle_timeout);
+     h2o_timeout_dispose(ctx->loop, &ctx->http2.graceful_shutdown_timeout);
++    h2o_timeout_dispose(ctx->loop, &ctx->http2._cw_request_timeout); /* clay-webhooks */
+     h2o_timeout_dispose(ctx->loop, &ctx->proxy.io_timeout);
+     /* what should we do here? assert(!h2o_linklist_is_empty(&ctx->http2._conns); */
+ 
+--- h2o.orig/lib/http1.c
++++ h2o/lib/http1.c
+@@ -442,6 +442,20 @@
+     h2o_socket_read_stop(conn->sock);
+ }
+ 
++/* clay-webhooks: more than H2O_MAX_HEADERS header fields: 431 as our JSON error, and the connection closes */
++static void send_too_many_headers(struct st_h2o_http1_conn_t *conn)
++{
++#define CW_431_BODY "{\"error\":\"too_many_headers\",\"detail\":\"a request may carry at most 100 header fields\"}"
++    static const h2o_iovec_t resp = {H2O_STRLIT("HTTP/1.1 431 Request Header Fields Too Large\r\n"
++                                                "Content-Type: application/json\r\n"
++                                                "Connection: close\r\n"
++                                                "Content-Length: 85\r\n" /* the body's length */
++                                                "\r\n" CW_431_BODY)};
++#undef CW_431_BODY
++    h2o_socket_write(conn->sock, (h2o_iovec_t *)&resp, 1, send_bad_request_on_complete);
++    h2o_socket_read_stop(conn->sock);
++}
++
+ static void handle_incoming_request(struct st_h2o_http1_conn_t *conn)
+ {
+     size_t inreqlen = conn->sock->input->size < H2O_MAX_REQLEN ? conn->sock->input->size : H2O_MAX_REQLEN;
+@@ -511,6 +525,12 @@
+         }
+         return;
+     case -1: // error
++        /* clay-webhooks: picohttpparser stops with num_headers == H2O_MAX_HEADERS when one more field follows */
++        if (num_headers == H2O_MAX_HEADERS) {
++            set_timeout(conn, NULL, NULL);
++            send_too_many_headers(conn);
++            return;
++        }
+         /* upgrade to HTTP/2 if the request starts with: PRI * HTTP/2 */
+         if (conn->super.ctx->globalconf->http1.upgrade_to_http2) {
+             /* should check up to the first octet that phr_parse_request returns an error */
+--- h2o.orig/lib/http2/connection.c
++++ h2o/lib/http2/connection.c
+@@ -38,7 +38,7 @@
+ const h2o_http2_settings_t H2O_HTTP2_SETTINGS_HOST = {
+     4096,     /* header_table_size */
+     0,        /* enable_push (clients are never allowed to initiate server push; RFC 7540 Section 8.2) */
+-    100,      /* max_concurrent_streams */
++    16,       /* max_concurrent_streams (clay-webhooks: 16 instead of 100, enforced by handle_incoming_request) */
+     32768,    /* initial_window_size (clay-webhooks: 32 KiB instead of 16 MiB, so withholding a stream's WINDOW_UPDATE
+                * holds its body back within 32 KiB; 16 MiB let any body in unasked) */
+     16384     /* max_frame_size */
+@@ -49,11 +49,14 @@
+                                                          "\x00"             /* no flags */
+                                                          "\x00\x00\x00\x00" /* stream id */
+                                                          "\x00\x03"
+-                                                         "\x00\x00\x00\x64" /* max_concurrent_streams = 100 */
++                                                         "\x00\x00\x00\x10" /* max_concurrent_streams = 16 (clay-webhooks) */
+                                                          "\x00\x04"
+                                                          "\x00\x00\x80\x00" /* initial_window_size = 32768 (clay-webhooks) */
+                                                          )};
+ 
++/* clay-webhooks: the Rapid Reset budget of a connection (see h2o_http2_conn_t._cw_reset_budget) */
++#define H2O_CW_RESET_BUDGET 100
++
+ static __thread h2o_buffer_prototype_t wbuf_buffer_prototype = {{16}, {H2O_HTTP2_DEFAULT_OUTBUF_SIZE}};
+ 
+ static void initiate_graceful_shutdown(h2o_context_t *ctx);
+@@ -201,6 +204,7 @@
+ 
+     h2o_http2_stream_set_state(conn, stream, H2O_HTTP2_STREAM_STATE_REQ_PENDING);
+     h2o_cw_body_release(&stream->req); /* clay-webhooks: handed over */
++    h2o_timeout_unlink(&stream->_cw_deadline); /* clay-webhooks: the request is complete */
+ 
+     /* TODO schedule the pending reqs using the scheduler */
+     h2o_linklist_insert(&conn->_pending_reqs, &stream->_refs.link);
+@@ -246,6 +250,12 @@
+             h2o_linklist_unlink(&stream->_refs.link);
+         break;
+     }
++    /* clay-webhooks: a stream whose response completed (not reset by either side) gives back one reset */
++    h2o_timeout_unlink(&stream->_cw_deadline);
++    if (stream->state == H2O_HTTP2_STREAM_STATE_END_STREAM && !stream->_cw_reset_by_peer &&
++        conn->_cw_reset_budget < H2O_CW_RESET_BUDGET)
++        ++conn->_cw_reset_budget;
++
+     if (stream->state != H2O_HTTP2_STREAM_STATE_END_STREAM)
+         h2o_http2_stream_set_state(conn, stream, H2O_HTTP2_STREAM_STATE_END_STREAM);
+ 
+@@ -347,8 +357,8 @@
+     header_exists_map = 0;
+     if ((ret = h2o_hpack_parse_headers(&stream->req, &conn->_input_header_table, src, len, &header_exists_map,
+                                        &stream->_expected_content_length, &stream->cache_digests, err_desc)) != 0) {
+-        /* all errors except invalid-header-char are connection errors */
+-        if (ret != H2O_HTTP2_ERROR_INVALID_HEADER_CHAR)
++        /* all errors except invalid-header-char are connection errors (clay-webhooks: and too many header fields) */
++        if (ret != H2O_HTTP2_ERROR_INVALID_HEADER_CHAR && ret != H2O_HTTP2_ERROR_CW_TOO_MANY_HEADERS)
+             return ret;
+     }
+ 
+@@ -365,6 +375,22 @@
+         goto SendRSTStream;
+     }
+ 
++    /* clay-webhooks: over H2O_MAX_HEADERS header fields, 431 (the block was decoded whole, so HPACK state stays in step);
++     * a body the client still sends is dropped unread like a refused one */
++    if (ret == H2O_HTTP2_ERROR_CW_TOO_MANY_HEADERS) {
++        if (stream->_req_body != NULL) {
++            h2o_buffer_dispose(&stream->_req_body);
++            stream->_req_body = NULL;
++            stream->req.cw_body.refused = 1;
++        }
++        h2o_http2_stream_set_state(conn, stream, H2O_HTTP2_STREAM_STATE_REQ_PENDING);
++        h2o_timeout_unlink(&stream->_cw_deadline);
++        h2o_http2_stream_set_state(conn, stream, H2O_HTTP2_STREAM_STATE_SEND_HEADERS);
++        h2o_send_error_generic(&stream->req, 431, "Request Header Fields Too Large",
++                               "{\"error\":\"too_many_headers\",\"detail\":\"a request may carry at most 100 header fields\"}", 0);
++        return 0;
++    }
++
+     /* handle request to send response */
+     if (ret != 0) {
+         assert(ret == H2O_HTTP2_ERROR_INVALID_HEADER_CHAR);
+@@ -406,7 +432,7 @@
+ 
+     if ((ret = h2o_hpack_parse_headers(&stream->req, &conn->_input_header_table, src, len, NULL, &dummy_content_length, NULL,
+                                        err_desc)) != 0)
+-        return ret;
++        return ret == H2O_HTTP2_ERROR_CW_TOO_MANY_HEADERS ? H2O_HTTP2_ERROR_ENHANCE_YOUR_CALM : ret; /* clay-webhooks */
+ 
+     execute_or_enqueue_request(conn, stream);
+     return 0;
+@@ -463,6 +489,24 @@
+     return ret;
+ }
+ 
++/* clay-webhooks: a stream still receiving its request at the deadline is reset; one whose headers are still arriving in
++ * CONTINUATION frames holds the whole connection, which is closed */
++static void on_cw_request_deadline(h2o_timeout_entry_t *entry)
++{
++    h2o_http2_stream_t *stream = H2O_STRUCT_FROM_MEMBER(h2o_http2_stream_t, _cw_deadline, entry);
++    h2o_http2_conn_t *conn = (h2o_http2_conn_t *)stream->req.conn;
++
++    if (stream->state >= H2O_HTTP2_STREAM_STATE_REQ_PENDING || conn->state >= H2O_HTTP2_CONN_STATE_IS_CLOSING)
++        return;
++    if (conn->_read_expect == expect_continuation_of_headers) {
++        enqueue_goaway(conn, H2O_HTTP2_ERROR_ENHANCE_YOUR_CALM, h2o_iovec_init(H2O_STRLIT("request timeout")));
++        close_connection(conn);
++        return;
++    }
++    stream_send_error(conn, stream->stream_id, H2O_HTTP2_ERROR_CANCEL);
++    h2o_http2_stream_reset(conn, stream);
++}
++
+ static void update_input_window(h2o_http2_conn_t *conn, uint32_t stream_id, h2o_http2_window_t *window, size_t consumed)
+ {
+     h2o_http2_window_consume_window(window, consumed);
+@@ -635,6 +679,11 @@
+         set_priority(conn, stream, &payload.priority, 0);
+     }
+     h2o_http2_stream_prepare_for_request(conn, stream);
++    /* clay-webhooks: the request's deadline runs from its HEADERS frame */
++    if (conn->super.ctx->globalconf->http2.cw_request_timeout != 0 && !h2o_timeout_is_linked(&stream->_cw_deadline)) {
++        stream->_cw_deadline.cb = on_cw_request_deadline;
++        h2o_timeout_link(conn->super.ctx->loop, &conn->super.ctx->http2._cw_request_timeout, &stream->_cw_deadline);
++    }
+ 
+     /* setup container for request body if it is expected to arrive */
+     if ((frame->flags & H2O_HTTP2_FRAME_FLAG_END_STREAM) == 0)
+@@ -831,8 +880,15 @@
+ 
+     stream = h2o_http2_conn_get_stream(conn, frame->stream_id);
+     if (stream != NULL) {
++        /* clay-webhooks: Rapid Reset (CVE-2023-44487): cancelling a stream before its response completed costs budget */
++        int charged = stream->state < H2O_HTTP2_STREAM_STATE_END_STREAM;
++        stream->_cw_reset_by_peer = 1;
+         /* reset the stream */
+         h2o_http2_stream_reset(conn, stream);
++        if (charged && --conn->_cw_reset_budget <= 0) {
++            *err_desc = "too many streams reset";
++            return H2O_HTTP2_ERROR_ENHANCE_YOUR_CALM;
++        }
+     }
+     /* TODO log */
+ 
+@@ -1267,6 +1323,7 @@
+     h2o_http2_window_init(&conn->_input_window, &H2O_HTTP2_SETTINGS_DEFAULT);
+     conn->_output_header_table.hpack_capacity = H2O_HTTP2_SETTINGS_HOST.header_table_size;
+     h2o_linklist_init_anchor(&conn->_pending_reqs);
++    conn->_cw_reset_budget = H2O_CW_RESET_BUDGET; /* clay-webhooks */
+     h2o_buffer_init(&conn->_write.buf, &wbuf_buffer_prototype);
+     h2o_linklist_init_anchor(&conn->_write.streams_to_proceed);
+     conn->_write.timeout_entry.cb = emit_writereq;
+--- h2o.orig/lib/http2/hpack.c
++++ h2o/lib/http2/hpack.c
+@@ -488,6 +488,8 @@
+                             const char **err_desc)
+ {
+     const uint8_t *src_end = src + len;
++    size_t cw_num_fields = 0; /* clay-webhooks: header fields of this block; past H2O_MAX_HEADERS they are decoded (to keep
++                               * the HPACK table in step) but not kept, and the block is refused */
+ 
+     *content_length = SIZE_MAX;
+ 
+@@ -543,6 +545,8 @@
+             }
+         } else {
+             pseudo_header_exists_map = NULL;
++            if (++cw_num_fields > H2O_MAX_HEADERS) /* clay-webhooks */
++                goto Next;
+             if (h2o_iovec_is_token(r.name)) {
+                 h2o_token_t *token = H2O_STRUCT_FROM_MEMBER(h2o_token_t, buf, r.name);
+                 if (token == H2O_TOKEN_CONTENT_LENGTH) {
+@@ -573,6 +577,8 @@
+     Next:;
+     }
+ 
++    if (cw_num_fields > H2O_MAX_HEADERS) /* clay-webhooks */
++        return H2O_HTTP2_ERROR_CW_TOO_MANY_HEADERS;
+     if (*err_desc) {
+         return H2O_HTTP2_ERROR_INVALID_HEADER_CHAR;
+     }
+PATCH
+}
+patch_h2o_bounds
 
 echo "deps: building libh2o-evloop against BoringSSL" >&2
 (

@@ -10,6 +10,14 @@
  * one budget, max_receiving_bytes: past it, reading the bodies that would grow
  * it pauses (TCP backpressure on HTTP/1, withheld WINDOW_UPDATE on HTTP/2)
  * until handed-over or dropped bodies free room.
+ *
+ * Bounds (issue 12 point 2, docs/receiving.md): at most max_connections open
+ * connections (past it a new one is closed at once); request_timeout_ms is a
+ * deadline for a whole request, headers and body, on HTTP/1.1 and HTTP/2 (a
+ * stream still receiving then is reset); h2c only when asked (no_h2c = 0), with
+ * at most 16 concurrent streams, 100 header fields per request (431) and a
+ * reset budget per connection (Rapid Reset: GOAWAY). Most of it is carried by
+ * the h2o patches of scripts/deps.sh.
  */
 #ifndef CW_SERVER_H
 #define CW_SERVER_H
@@ -35,17 +43,21 @@ typedef int (*cw_handler_fn)(cw_worker_t *worker, h2o_req_t *req, void *data);
 typedef int (*cw_headers_fn)(cw_worker_t *worker, h2o_req_t *req, void *data);
 
 typedef struct st_cw_server_options_t {
-    const char *host;             /* bind address; NULL means 0.0.0.0 */
-    uint16_t port;                /* 0 picks a free port (see cw_server_port) */
-    size_t num_workers;           /* 0 means the CPUs available to the process */
-    size_t max_body_bytes;        /* larger bodies get 413 (HTTP/1) or are refused; 0 means 1 MiB */
-    size_t max_receiving_bytes;   /* budget of body bytes buffered before handlers run, all connections; 0 means 64 MiB */
-    uint64_t request_timeout_ms;  /* headers+body deadline and keep-alive idle; 0 means 10000 */
+    const char *host;            /* bind address; NULL means 0.0.0.0 */
+    uint16_t port;               /* 0 picks a free port (see cw_server_port) */
+    size_t num_workers;          /* 0 means the CPUs available to the process */
+    size_t max_body_bytes;       /* larger bodies get 413 (HTTP/1) or are refused; 0 means 1 MiB */
+    size_t max_receiving_bytes;  /* budget of body bytes buffered before handlers run, all connections; 0 means 64 MiB */
+    uint64_t request_timeout_ms; /* whole-request deadline (headers+body, HTTP/1.1 and HTTP/2) and keep-alive idle; 0 means 10000 */
+    size_t max_connections;      /* open connections, all workers; past it a new one is closed at once; 0 means 1024 */
     uint64_t shutdown_timeout_ms; /* stop waiting for in-flight work after this; 0 means 7500 */
     int handle_signals;           /* SIGTERM and SIGINT stop the server gracefully */
     int no_h2c;                   /* 1: HTTP/1.1 only (no h2c by prior knowledge or Upgrade); 0 serves both */
     /* on_worker_start runs on each worker thread before it accepts; sets worker->app. May be NULL. */
     void (*on_worker_start)(cw_worker_t *worker, void *data);
+    /* on_worker_stopping runs on each worker thread when its graceful stop begins (it no longer
+     * accepts; requests and held work in flight go on until shutdown_timeout_ms). May be NULL. */
+    void (*on_worker_stopping)(cw_worker_t *worker, void *data);
     /* on_worker_stop runs on each worker thread after its loop drained. May be NULL. */
     void (*on_worker_stop)(cw_worker_t *worker, void *data);
     void *data;
@@ -82,6 +94,8 @@ void cw_req_refuse(h2o_req_t *req, int status, const char *code, const char *det
 /* cw_server_receiving_bytes returns the body bytes buffered for requests not yet
  * handed to a handler, over all workers. Any thread. */
 size_t cw_server_receiving_bytes(const cw_server_t *server);
+/* cw_server_num_connections returns the connections open now, over all workers. Any thread. */
+size_t cw_server_num_connections(const cw_server_t *server);
 /* cw_server_listen binds and listens. Returns 0, or -1 (logged). */
 int cw_server_listen(cw_server_t *server);
 /* cw_server_port returns the bound port (after cw_server_listen). */
