@@ -21,9 +21,11 @@
 #include "cw/loop.h"
 
 /* Clay refuses payloads over 100 KB; rows larger than this are refused locally. */
-#define CW_CLAY_MAX_ROW_BYTES 102400
+#define CW_CLAY_MAX_ROW_BYTES 100000
 /* 50,000 submissions per webhook source (Clay's documented limit). */
 #define CW_CLAY_DEFAULT_LIMIT 50000
+/* Rows a Clay table holds on every plan; past it Clay answers 2xx and silently drops the row (docs/clay.md). */
+#define CW_CLAY_TABLE_ROWS_LIMIT 50000
 /* The warning threshold of a webhook's quota, in percent. */
 #define CW_CLAY_QUOTA_WARN_PERCENT 90
 /* The length of a webhook URL's id in journals and store names (hex of SHA-256). */

@@ -242,6 +242,18 @@ static int next_row(cw_send_t *s, uint64_t now, size_t *out_pos, int *out_is_ret
  * exhausted ones. Returns 0 with *out_url, or -1 (with the stop message set). */
 static int usable_url(cw_send_t *s, size_t *out_url)
 {
+    /* Every webhook of a run feeds one table, and a full table answers 2xx while dropping the row: stop at the cap
+     * instead of rotating (another webhook of the same table does not help). Rows in flight count: Clay may take them. */
+    if (s->j->num_acked + s->inflight >= s->opt.table_rows_limit) {
+        stop(s, 1,
+             "the table has taken %zu rows of this file, its limit (--table-rows-limit %llu; Clay tables hold at most %d rows "
+             "on every plan, and past that Clay silently drops rows while answering 2xx, so rotating to another webhook of "
+             "the same table does not help). Send the rest to a webhook of another table, or make room in this one, then "
+             "rerun the same command with --table-rows-limit raised by the room there is",
+             s->j->num_acked, (unsigned long long)s->opt.table_rows_limit, CW_CLAY_TABLE_ROWS_LIMIT);
+        s->table_full = 1;
+        return -1;
+    }
     while (s->cur_url < s->opt.urls.num_urls) {
         size_t u = s->cur_url;
         cw_journal_url_t *ju = &s->j->urls[s->jurl[u]];

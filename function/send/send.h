@@ -31,6 +31,7 @@ typedef struct st_cw_send_options_t {
     const char *auth_token; /* may be NULL */
     double rate, burst;
     uint64_t limit;
+    uint64_t table_rows_limit; /* rows the table may hold: the run stops there instead of rotating (Clay drops silently) */
     const char *journal_path, *dead_path; /* NULL: derived from the file's name */
     const char *summary_path;             /* may be NULL */
     uint64_t concurrency;
@@ -75,6 +76,7 @@ typedef struct st_cw_send_t {
     size_t inflight;
     int stopping, finished, interrupted, exit_code;
     int no_webhook; /* stopped because no webhook can take more rows */
+    int table_full; /* stopped because the table reached --table-rows-limit */
     char stop_msg[1536];
     int bar; /* progress in effect: 1 bar, 0 plain lines, -1 off */
     int bar_drawn;
@@ -98,6 +100,10 @@ int cw_send_parse_options(cw_send_options_t *o, int argc, char **argv, int *out_
 
 /* cw_send_remaining returns the rows neither acknowledged nor dead-lettered. */
 size_t cw_send_remaining(const cw_send_t *s);
+/* cw_send_may_have_dropped reports whether Clay may have dropped rows of this
+ * file silently: the run stopped at --table-rows-limit, or the rows acknowledged
+ * reached 90% of it (the table may hold rows from elsewhere). Returns 1 or 0. */
+int cw_send_may_have_dropped(const cw_send_t *s);
 /* cw_send_rate returns this run's acknowledgements per second: up to |now_ms|
  * while running, up to the last acknowledgement once finished. */
 double cw_send_rate(const cw_send_t *s, uint64_t now_ms);

@@ -30,7 +30,7 @@ static const char usage_tail[] =
 
 /* The column where the help text of the options starts. */
 #define HELP_COLUMN 26
-#define NUM_OPTS 16
+#define NUM_OPTS 17
 
 /* parse_t is what the option table writes besides the options themselves. */
 typedef struct st_parse_t {
@@ -104,6 +104,14 @@ static void make_opts(cw_opt_t opts[NUM_OPTS], parse_t *p)
          .max = 100000000,
          .metavar = "N",
          .help = "submissions per webhook URL before rotating (default: CLAY_WEBHOOK_LIMIT, 50000)"},
+        {.name = "--table-rows-limit",
+         .type = CW_OPT_U64,
+         .target = &o->table_rows_limit,
+         .min = 1,
+         .max = 100000000,
+         .metavar = "N",
+         .help = "rows the table may hold, all webhooks together; the run stops there\n(default 50000: past it Clay silently "
+                 "drops rows)"},
         {.name = "--journal",
          .type = CW_OPT_STRING,
          .target = &o->journal_path,
@@ -184,6 +192,7 @@ int cw_send_parse_options(cw_send_options_t *o, int argc, char **argv, int *out_
     *out_help = 0;
     *o = (cw_send_options_t){
         .format = CW_ROWS_AUTO, .concurrency = 4, .max_attempts = 6, .timeout_ms = 30000, .progress_interval_s = 10};
+    o->table_rows_limit = CW_CLAY_TABLE_ROWS_LIMIT;
     o->auth_token = cw_env_str("CLAY_WEBHOOK_AUTH", NULL);
     cw_env_u64(&env, "CLAY_WEBHOOK_LIMIT", CW_CLAY_DEFAULT_LIMIT, 1, 100000000, &o->limit);
     if (cw_env_u64(&env, "CLAY_RATE", 10, 1, 100000, &v) == 0) {

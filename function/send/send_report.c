@@ -134,6 +134,12 @@ void cw_send_progress_start(cw_send_t *s)
 
 /* ---- summary ---- */
 
+int cw_send_may_have_dropped(const cw_send_t *s)
+{
+    /* At 90% of the cap the table may already be full with rows from elsewhere (other files, other sources). */
+    return s->table_full || (uint64_t)s->j->num_acked * 100 >= s->opt.table_rows_limit * CW_CLAY_QUOTA_WARN_PERCENT;
+}
+
 static const char *url_state(const cw_send_t *s, size_t u)
 {
     const cw_journal_url_t *ju = &s->j->urls[s->jurl[u]];
@@ -167,7 +173,10 @@ static void summary_json(cw_send_t *s, cw_buf_t *b, double elapsed_s)
             u == 0 ? "" : ",", u + 1, ju->id, (unsigned long long)ju->submissions, (unsigned long long)ju->acked,
             (unsigned long long)s->opt.limit, url_state(s, u));
     }
-    cw_buf_appendf(b, "],\"complete\":%s,\"stopped\":", pending == 0 ? "true" : "false");
+    cw_buf_appendf(b, "],\"table_rows\":%zu,\"table_rows_limit\":%llu,\"table_full\":%s,\"may_have_dropped_rows\":%s",
+                   s->j->num_acked, (unsigned long long)s->opt.table_rows_limit, s->table_full ? "true" : "false",
+                   cw_send_may_have_dropped(s) ? "true" : "false");
+    cw_buf_appendf(b, ",\"complete\":%s,\"stopped\":", pending == 0 ? "true" : "false");
     if (s->stop_msg[0] != '\0') {
         cw_json_quote(b, s->stop_msg, strlen(s->stop_msg));
     } else {
@@ -217,5 +226,10 @@ void cw_send_print_summary(cw_send_t *s, double elapsed_s)
                (unsigned long long)s->opt.limit, url_state(s, u));
     }
     printf("  elapsed        %.1f s, %.1f rows/s\n", elapsed_s, cw_send_rate(s, cw_now_ms()));
+    if (cw_send_may_have_dropped(s)) {
+        printf("  warning        the table has taken %zu rows of this file (limit %llu): Clay may have dropped rows silently "
+               "(a full table answers 2xx and keeps nothing); check the table's row count in Clay\n",
+               s->j->num_acked, (unsigned long long)s->opt.table_rows_limit);
+    }
     fflush(stdout);
 }

@@ -25,9 +25,11 @@ static const char usage_head[] =
     "  GET /computeMetadata/v1/...    metadata server (GCE_METADATA_HOST=HOST:PORT)\n"
     "  /_harness/...                  inspection and control, below\n"
     "\n"
-    "Clay webhook answers: 404 expired, 401 bad token, 413 over 102400 bytes, 400 not JSON,\n"
+    "Clay webhook answers: 404 expired, 401 bad token, 413 over 100000 bytes, 400 not JSON,\n"
     "403 {\"error\":\"webhook submission limit reached\"} past --clay-limit (Clay does not document\n"
-    "its answer), 429 + Retry-After past the workspace rate, else 200 {\"status\":\"ok\"}. A JSON\n"
+    "its answer), 429 + Retry-After past the workspace rate, else 200 {\"status\":\"ok\"} (or \"OK\" as\n"
+    "text with --clay-text-ack). Every webhook feeds one table: past --clay-table-rows rows it still\n"
+    "answers 200 but drops the row, silently, as Clay does with a full table. A JSON\n"
     "array is a batch of rows (one token and one submission each).\n"
     "\n"
     "Inspection and control:\n"
@@ -123,6 +125,18 @@ static int parse_args(int argc, char **argv, cw_mock_config_t *config, int *out_
          .want = "a positive integer",
          .metavar = "N",
          .help = "submissions per webhook, then 403 (default 50000)"},
+        {.name = "--clay-table-rows",
+         .type = CW_OPT_U64,
+         .target = &config->clay_table_rows,
+         .min = 1,
+         .max = UINT32_MAX,
+         .want = "a positive integer",
+         .metavar = "N",
+         .help = "rows the table holds (all webhooks together), then 200 and the row is dropped\n(default 50000)"},
+        {.name = "--clay-text-ack",
+         .type = CW_OPT_FLAG,
+         .target = &config->clay_text_ack,
+         .help = "answer an accepted row with text/plain \"OK\", not JSON (Clay does not document its answer)"},
         {.name = "--expire-after",
          .type = CW_OPT_U64,
          .target = &config->expire_after,
@@ -400,6 +414,7 @@ int cw_harness_mock_main(int argc, char **argv)
                                  .clay_rate = 10,
                                  .clay_burst = 20,
                                  .clay_limit = 50000,
+                                 .clay_table_rows = 50000,
                                  .token_ttl_s = 3600,
                                  .seed = cw_random_u64()}};
     char err[512];

@@ -24,7 +24,7 @@
 #include "cw/util.h"
 #include "mock_util.h"
 
-#define CW_MOCK_CLAY_MAX_BODY 102400 /* Clay refuses payloads over 100 KB */
+#define CW_MOCK_CLAY_MAX_BODY 100000 /* Clay refuses payloads over 100 KB (100,000 bytes) */
 #define CW_MOCK_MAX_BODY (16u * 1024 * 1024)
 #define CW_MOCK_MAX_LATENCY_MS 600000
 
@@ -46,8 +46,10 @@ typedef struct st_cw_mock_config_t {
     const char *clay_auth; /* NULL: no token check; borrowed from argv */
     double clay_rate;
     double clay_burst;
-    uint64_t clay_limit;   /* submissions per webhook */
-    uint64_t expire_after; /* 0: webhooks never expire */
+    uint64_t clay_limit;      /* submissions per webhook */
+    uint64_t clay_table_rows; /* rows the table (fed by every webhook) holds; past it 200 and the row is dropped */
+    int clay_text_ack;        /* answer a success with text/plain "OK" instead of JSON */
+    uint64_t expire_after;    /* 0: webhooks never expire */
     uint64_t token_ttl_s;
     int require_token;
     cw_mock_store_faults_t store;

@@ -5,7 +5,7 @@
  *
  *   404 {"error":"webhook not found"}   the webhook expired (--expire-after N accepted rows, or set at run time)
  *   401 {"error":"unauthorized"}        --clay-auth is set and x-clay-webhook-auth differs
- *   413 {"error":"payload too large"}   body over 100 KB (102400 bytes)
+ *   413 {"error":"payload too large"}   body over 100 KB (100,000 bytes)
  *   400 {"error":"invalid JSON"}        body is not JSON (or an empty array, or a batch larger than the burst)
  *   403 {"error":"webhook submission limit reached"}
  *                                       the rows would pass the per-webhook limit (--clay-limit, default 50000).
@@ -13,7 +13,12 @@
  *                                       and the sender must move to a new webhook.
  *   429 {"error":"rate limit exceeded"} + Retry-After (whole seconds, >= 1): the workspace token bucket
  *                                       (--clay-rate rows/s, --clay-burst) has too few tokens
- *   200 {"status":"ok"}                 accepted; the rows are kept
+ *   200 {"status":"ok"}                 accepted; the rows are kept, while the table has room: every webhook
+ *                                       feeds one table of --clay-table-rows rows (default 50000, Clay's cap on
+ *                                       every plan); past it the answer is the same 200 but the row is dropped
+ *                                       (counted in "dropped"), which is what Clay does, silently
+ *   200 OK (text/plain)                 the same with --clay-text-ack: Clay does not document its success answer,
+ *                                       so a sender must not need JSON there
  *
  * A JSON array is a batch: each element is one row, counting one token and one
  * submission each (Clay's "one row per object"). The token bucket is one per
@@ -47,6 +52,7 @@ typedef struct st_webhook_t {
     uint64_t rejected[NUM_REJ];
     cw_buf_t rows; /* the kept rows as JSON values, comma-separated */
     uint64_t num_kept;
+    uint64_t dropped_rows; /* accepted with 200 while the table was full, and not kept */
 } webhook_t;
 
 struct st_cw_mock_clay_t {
@@ -54,6 +60,7 @@ struct st_cw_mock_clay_t {
     size_t num_webhooks;
     cw_mock_bucket_t bucket;
     uint64_t stored_bytes;
+    uint64_t table_rows; /* rows the table holds, all webhooks together */
 };
 
 cw_mock_clay_t *cw_mock_clay_new(cw_mock_t *mock)
@@ -92,6 +99,7 @@ void cw_mock_clay_reset(cw_mock_t *mock)
     clay->webhooks = NULL;
     clay->num_webhooks = 0;
     clay->stored_bytes = 0;
+    clay->table_rows = 0;
     cw_mock_bucket_init(&clay->bucket, mock->config.clay_rate, mock->config.clay_burst, cw_now_ms());
 }
 
@@ -125,11 +133,18 @@ static webhook_t *find_or_add(cw_mock_t *mock, const char *id, size_t id_len)
     return w;
 }
 
-/* keep_rows appends the rows of |json| to |w| (within the memory cap). Under the lock. */
-static void keep_rows(cw_mock_clay_t *clay, webhook_t *w, const cJSON *json)
+/* keep_rows appends the rows of |json| to |w| (within the memory cap) while the table has room; the others are dropped
+ * silently. Under the lock. */
+static void keep_rows(cw_mock_t *mock, webhook_t *w, const cJSON *json)
 {
+    cw_mock_clay_t *clay = mock->clay;
     const cJSON *row = cJSON_IsArray(json) ? json->child : json;
     for (; row != NULL; row = cJSON_IsArray(json) ? row->next : NULL) {
+        if (clay->table_rows >= mock->config.clay_table_rows) {
+            ++w->dropped_rows;
+            continue;
+        }
+        ++clay->table_rows;
         char *text = cJSON_PrintUnformatted(row);
         size_t len = strlen(text);
         if (clay->stored_bytes + len <= MAX_STORED_BYTES) {
@@ -214,11 +229,16 @@ int cw_mock_clay_handle(cw_mock_req_t *mreq)
     } else {
         w->accepted_rows += num_rows;
         ++w->accepted_requests;
-        keep_rows(clay, w, json);
+        keep_rows(mock, w, json);
         if (w->expire_after != 0 && w->accepted_rows >= w->expire_after) {
             w->expired = 1;
         }
-        cw_buf_appends(&reply.body, "{\"status\":\"ok\"}");
+        if (mock->config.clay_text_ack) {
+            reply.content_type = "text/plain";
+            cw_buf_appends(&reply.body, "OK");
+        } else {
+            cw_buf_appends(&reply.body, "{\"status\":\"ok\"}");
+        }
     }
     pthread_mutex_unlock(&mock->lock);
     cJSON_Delete(json);
@@ -230,9 +250,10 @@ static void webhook_json(cw_buf_t *b, const webhook_t *w)
 {
     cw_buf_appends(b, "{\"id\":");
     cw_json_quote(b, w->id, strlen(w->id));
-    cw_buf_appendf(b, ",\"count\":%llu,\"requests\":%llu,\"limit\":%llu,\"expire_after\":%llu,\"expired\":%s,\"rejected\":{",
-                   (unsigned long long)w->accepted_rows, (unsigned long long)w->accepted_requests, (unsigned long long)w->limit,
-                   (unsigned long long)w->expire_after, w->expired ? "true" : "false");
+    cw_buf_appendf(
+        b, ",\"count\":%llu,\"dropped\":%llu,\"requests\":%llu,\"limit\":%llu,\"expire_after\":%llu,\"expired\":%s,\"rejected\":{",
+        (unsigned long long)w->accepted_rows, (unsigned long long)w->dropped_rows, (unsigned long long)w->accepted_requests,
+        (unsigned long long)w->limit, (unsigned long long)w->expire_after, w->expired ? "true" : "false");
     for (int i = 0; i != NUM_REJ; ++i) {
         cw_buf_appendf(b, "%s\"%s\":%llu", i == 0 ? "" : ",", rej_names[i], (unsigned long long)w->rejected[i]);
     }
@@ -277,7 +298,8 @@ int cw_mock_clay_harness(cw_mock_req_t *mreq)
         pthread_mutex_lock(&mock->lock);
         cw_mock_clay_t *clay = mock->clay;
         cw_mock_bucket_take(&clay->bucket, 0, cw_now_ms(), NULL); /* refill, to show the current level */
-        cw_buf_appendf(&b, "{\"bucket_tokens\":%.3f,\"webhooks\":[", clay->bucket.tokens);
+        cw_buf_appendf(&b, "{\"bucket_tokens\":%.3f,\"table_rows\":%llu,\"table_rows_limit\":%llu,\"webhooks\":[",
+                       clay->bucket.tokens, (unsigned long long)clay->table_rows, (unsigned long long)mock->config.clay_table_rows);
         for (size_t i = 0; i != clay->num_webhooks; ++i) {
             if (i != 0) {
                 cw_buf_appends(&b, ",");

@@ -5,7 +5,8 @@
 # /_harness/clay/<id>/rows, the workspace rate limit (25 quick rows: the burst
 # of 20 passes, the rest get 429 with an integer Retry-After >= 1, and a row
 # passes again after it), the per-webhook limit (403), --expire-after (404
-# for good), run-time control and reset.
+# for good), the table's row cap (200 and the row dropped, on any webhook),
+# a text success answer (--clay-text-ack), run-time control and reset.
 #
 # Env (set by ctest): CLAY_HARNESS. Uses 127.0.0.1 only; stops what it starts by PID.
 set -uo pipefail
@@ -24,16 +25,16 @@ check "no token: 401" 401 "$(status POST "$W" -H 'Content-Type: application/json
 check "wrong token: 401" 401 "$(status POST "$W" -H 'x-clay-webhook-auth: wrong' --data '{"a":1}')"
 body=$(curl -s -w ' %{http_code}' -X POST -H 'x-clay-webhook-auth: s3cret' --data '{"a":1}' "$W")
 check "right token: 200 {\"status\":\"ok\"}" '{"status":"ok"} 200' "$body"
-# Exactly 102400 bytes of valid JSON: {"x":"aaa...a"}
+# Exactly 100,000 bytes of valid JSON (Clay: under 100 KB; 100,000, not 102,400): {"x":"aaa...a"}
 {
     printf '{"x":"'
-    head -c $((102400 - 8)) /dev/zero | tr '\0' 'a'
+    head -c $((100000 - 8)) /dev/zero | tr '\0' 'a'
     printf '"}'
 } >"$work/exact.json"
 check "a body of exactly 100 KB is accepted" 200 "$(status POST "$W" -H 'x-clay-webhook-auth: s3cret' --data-binary @"$work/exact.json")"
 {
     printf '{"x":"'
-    head -c $((102400 - 7)) /dev/zero | tr '\0' 'a'
+    head -c $((100000 - 7)) /dev/zero | tr '\0' 'a'
     printf '"}'
 } >"$work/over.json"
 check "a body of 100 KB + 1 byte: 413" 413 "$(status POST "$W" -H 'x-clay-webhook-auth: s3cret' --data-binary @"$work/over.json")"
@@ -76,6 +77,19 @@ body=$(curl -s -w ' %{http_code}' -X POST --data '{"i":4}' "$W")
 check "past --clay-limit: 403 with the reason" '{"error":"webhook submission limit reached"} 403' "$body"
 check "a batch that would cross the limit on another webhook" 403 "$(status POST "$base/clay/webhook/q2" --data '[1,2,3,4]')"
 check "the limit is per webhook" 200 "$(status POST "$base/clay/webhook/q2" --data '[1,2,3]')"
+stop_mock
+
+# --- the table's row cap (--clay-table-rows): 200, and the row is dropped silently, whatever the webhook ---
+start_mock --clay-table-rows 3 --clay-text-ack
+body=$(curl -s -w ' %{http_code} %{content_type}' -X POST --data '[{"i":1},{"i":2}]' "$base/clay/webhook/t1")
+check "--clay-text-ack: a success is 200 OK as text, not JSON" 'OK 200 text/plain' "$body"
+check "row 3 of 3 on another webhook of the table" 200 "$(status POST "$base/clay/webhook/t2" --data '{"i":3}')"
+check "past --clay-table-rows: still 200" 200 "$(status POST "$base/clay/webhook/t2" --data '{"i":4}')"
+check "a fresh webhook of the full table: 200 too (rotation does not help)" 200 "$(status POST "$base/clay/webhook/t3" --data '{"i":5}')"
+rows=$(curl -s "$base/_harness/clay/t2/rows")
+[[ $rows == *'"count":2,"dropped":1,'* && $rows == *'"kept":1,'* ]] && ok "the dropped row is counted, not kept" || not_ok "rows: $rows"
+list=$(curl -s "$base/_harness/clay")
+[[ $list == *'"table_rows":3,"table_rows_limit":3,'* ]] && ok "/_harness/clay shows the table full" || not_ok "list: $list"
 stop_mock
 
 start_mock --expire-after 2

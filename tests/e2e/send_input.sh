@@ -77,7 +77,7 @@ check "dead letters: line 3, invalid JSON" grep -qE '^\{"row":2,"line":3,"reason
 check "dead letters: line 5, not an object" grep -qF '{"row":3,"line":5,"reason":"not a JSON object","raw":"[1,2,3]"}' "$E2E_TMP/mixed.dead"
 check "dead letters: line 8, invalid JSON" grep -qE '^\{"row":6,"line":8,"reason":"invalid JSON' "$E2E_TMP/mixed.dead"
 check "dead letters: line 10, over 100 KB, refused locally" \
-    grep -qE '^\{"row":8,"line":10,"reason":"the row is 1100[0-9]+ bytes; Clay takes at most 102400 \(100 KB\)","data":\{"n":7' "$E2E_TMP/mixed.dead"
+    grep -qE '^\{"row":8,"line":10,"reason":"the row is 1100[0-9]+ bytes; Clay takes at most 100000 \(100 KB\)","data":\{"n":7' "$E2E_TMP/mixed.dead"
 check "dead letters: Clay never saw the big row (no 413)" [ "$(curl -s "$MOCK_URL/_harness/clay/mixed" | python3 -c 'import json,sys; print(json.load(sys.stdin)["rejected"]["413"])')" = 0 ]
 check "dead letters: summary counts 4 bad, 6 sent, none pending" \
     [ "$(json_get "$E2E_TMP/mixed.json" '"%d %d %d %d" % (d["bad_input"], d["dead_lettered"], d["acknowledged"], d["pending"])')" = "4 4 6 0" ]
