@@ -74,6 +74,19 @@ static int on_not_found_headers(cw_worker_t *worker, h2o_req_t *req, void *data)
     return -1;
 }
 
+/* A graceful stop answers the callbacks still delivering before its deadline (202, redrive finishes). */
+static void on_worker_stopping(cw_worker_t *worker, void *data)
+{
+    cw_app_t *app = data;
+    cw_receiver_worker_stopping(app->receiver, worker);
+}
+
+static void on_worker_stop(cw_worker_t *worker, void *data)
+{
+    cw_app_t *app = data;
+    cw_receiver_worker_stopped(app->receiver, worker);
+}
+
 static int serve(void)
 {
     static cw_app_t app;
@@ -139,6 +152,8 @@ static int serve(void)
         .max_connections = app.cfg.max_connections,
         .shutdown_timeout_ms = app.cfg.shutdown_timeout_ms,
         .handle_signals = 1,
+        .on_worker_stopping = on_worker_stopping,
+        .on_worker_stop = on_worker_stop,
         .data = &app,
     };
     server = cw_server_new(&opts);

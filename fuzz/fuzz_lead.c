@@ -7,6 +7,12 @@
  * The body is copied into a buffer of exactly its size with no NUL after it,
  * as the receiver hands it over, so ASan sees any read past it.
  *
+ * The strict RFC 8259 check (function/receive/json_strict.h) runs on the same
+ * bytes: what it accepts cJSON must parse, to a value ending where the text
+ * does, and cw_lead_parse must never answer bad_json for it (except for a NUL
+ * byte, refused before it); what it refuses cw_lead_parse must answer bad_json
+ * for, with an error position inside the body.
+ *
  * Oracles besides the sanitizers: the documented shape of a lead (text fields
  * trimmed and non-empty, icp_score within 0..100, employee_count >= 0, both
  * finite), a zeroed lead after a failure, a NUL-terminated detail, a 64-digit
@@ -20,6 +26,7 @@
 #include <string.h>
 #include <cjson/cJSON.h>
 #include "idem.h"
+#include "json_strict.h"
 #include "lead.h"
 #include "route.h"
 
@@ -98,12 +105,19 @@ static void after_parse(const cw_lead_t *lead, const char *body, size_t body_len
     }
 
     /* Event ids: from the fields when all are there, else the body; from a header taken from the body's bytes. */
-    cw_idem_event_id(id, &source, NULL, 0, NULL, 0, idem_fields, lead->original, body, body_len);
+    cw_idem_sources_t none = {0};
+    cw_idem_event_id(id, &source, &none, idem_fields, lead->original, body, body_len);
     check_event_id(id, source);
     CHECK(strcmp(source, "fields") == 0 || strcmp(source, "body") == 0);
-    cw_idem_event_id(id2, &source, body, body_len > 64 ? 64 : body_len, NULL, 0, NULL, NULL, body, body_len);
+    cw_idem_sources_t key = {"static", body, body_len > 64 ? 64 : body_len, NULL, 0, NULL, 0};
+    cw_idem_event_id(id2, &source, &key, NULL, NULL, body, body_len);
     check_event_id(id2, source);
-    cw_idem_event_id(id2, &source, NULL, 0, body, body_len > 256 ? 256 : body_len, idem_fields, lead->original, body, body_len);
+    /* under hmac an unsigned key never sets the id: the same id as without it */
+    key.scheme = "hmac";
+    cw_idem_event_id(id2, &source, &key, idem_fields, lead->original, body, body_len);
+    CHECK(strcmp(id, id2) == 0);
+    cw_idem_sources_t wid = {"standard", NULL, 0, body, body_len > 32 ? 32 : body_len, body, body_len > 256 ? 256 : body_len};
+    cw_idem_event_id(id2, &source, &wid, idem_fields, lead->original, body, body_len);
     check_event_id(id2, source);
 
     cw_route_config_t config = CW_ROUTE_CONFIG_DEFAULT;
@@ -142,7 +156,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(body, data, size);
     }
     memset(detail, 'x', sizeof(detail));
+    cw_json_strict_error_t strict_err = {0};
+    int strict = cw_json_strict_check(body, size, CW_LEAD_MAX_DEPTH, &strict_err);
+    if (strict) {
+        /* strict accepts => cJSON parses the whole text (a BOM is skipped by both) */
+        const char *end = NULL;
+        cJSON *parsed = cJSON_ParseWithLengthOpts(body, size, &end, 0);
+        CHECK(parsed != NULL);
+        CHECK(end != NULL && end >= body && end <= body + size);
+        for (; end != body + size; ++end) {
+            CHECK(*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r');
+        }
+        cJSON_Delete(parsed);
+    } else {
+        CHECK(strict_err.reason != NULL && strict_err.offset <= size && strict_err.line >= 1 && strict_err.column >= 1);
+    }
     cw_lead_status_t status = cw_lead_parse(&lead, body, size, detail, sizeof(detail));
+    if (strict && memchr(body, '\0', size) == NULL) {
+        CHECK(status != CW_LEAD_BAD_JSON);
+    } else if (!strict) {
+        CHECK(status == CW_LEAD_BAD_JSON);
+    }
     CHECK(memchr(detail, '\0', sizeof(detail)) != NULL);
     CHECK(strcmp(cw_lead_status_name(status), "unknown") != 0);
     if (status == CW_LEAD_OK) {

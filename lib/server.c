@@ -210,7 +210,8 @@ static int on_req_headers(h2o_req_t *req, size_t content_length)
         refuse_with(rcv, 413, "too_large", "the request body exceeds MAX_BODY_BYTES", NULL, NULL);
     } else if (req->pathconf == NULL || req->pathconf->handlers.size == 0) {
         refuse_with(rcv, 404, "not_found", NULL, NULL, NULL);
-    } else if (req->pathconf->handlers.entries[0]->on_req == on_req) {
+    } else if (content_length != 0 && req->pathconf->handlers.entries[0]->on_req == on_req) {
+        /* A declared empty body has nothing to buffer: the handler answers it in its usual order. */
         struct st_cw_route_t *route = (struct st_cw_route_t *)req->pathconf->handlers.entries[0];
         if (route->on_headers != NULL && route->on_headers(worker, req, route->data) != 0 && rcv->refused_status == 0) {
             refuse_with(rcv, 400, "bad_request", NULL, NULL, NULL); /* a check that refused without saying why */

@@ -43,7 +43,7 @@ typedef enum en_pending_state_t {
     PENDING_FAILED,  /* could not be written */
 } pending_state_t;
 
-typedef struct st_event_op_t event_op_t;
+typedef struct st_cw_event_op_t event_op_t;
 
 typedef struct st_sink_slot_t {
     event_op_t *op;
@@ -51,7 +51,7 @@ typedef struct st_sink_slot_t {
     int status; /* last HTTP status seen, 0 for transport errors */
 } sink_slot_t;
 
-struct st_event_op_t {
+struct st_cw_event_op_t {
     const cw_engine_t *engine;
     cw_loop_t *loop;
     cw_event_cb cb;
@@ -88,6 +88,7 @@ struct st_event_op_t {
     int wait_pending; /* finish() waits for the pending create */
     int cleanup_wait; /* the answer is out; delete pending/ once its create completes */
     int done_failed;  /* done/ could not be written: fall back to markers */
+    int hurry;        /* cw_event_hurry: answer as soon as what is promised is durable */
     int responded;
     cw_timer_t grace;
     size_t probes_running; /* submit after "exists": the record and done/ read together */
@@ -283,6 +284,7 @@ static void maybe_finish(event_op_t *op)
 }
 
 static void cleanup(event_op_t *op);
+static void hurry_answer(event_op_t *op);
 
 static void on_pending_created(const cw_store_result_t *res, void *data)
 {
@@ -293,6 +295,8 @@ static void on_pending_created(const cw_store_result_t *res, void *data)
     } else if (op->wait_pending) {
         op->wait_pending = 0;
         finish(op);
+    } else if (op->hurry) {
+        hurry_answer(op);
     }
 }
 
@@ -320,6 +324,9 @@ static void on_marker_written(const cw_store_result_t *res, void *data)
         op->states[slot->index] = CW_SINK_PENDING;
     }
     --op->writes_running;
+    if (op->hurry) {
+        hurry_answer(op); /* never ends the op: its deliveries still run */
+    }
     maybe_finish(op);
 }
 
@@ -368,8 +375,8 @@ static void on_delivered(const cw_http_response_t *res, void *data)
     --op->deliveries_running;
     if (res->error == CW_HTTP_OK && res->status >= 200 && res->status < 300) {
         op->states[slot->index] = CW_SINK_DELIVERED;
-        if (op->resumed) {
-            write_marker(op, slot->index, "delivered"); /* redrive: no hurry, record each answer */
+        if (op->resumed || op->hurry) {
+            write_marker(op, slot->index, "delivered"); /* redrive, or answered early: record each answer */
         } else if (op->deliveries_running != 0 && !cw_timer_is_running(&op->grace)) {
             op->grace.data = op;
             cw_timer_start(op->loop, &op->grace, MARKER_GRACE_MS, on_grace_over);
@@ -531,6 +538,40 @@ static void finish(event_op_t *op)
     name_of(name, op, "done", NULL);
     cw_store_create(op->engine->store, op->loop, name, b.base, b.len, on_done_written, op);
     cw_buf_free(&b);
+}
+
+/* hurry_answer gives the early answer of cw_event_hurry once the settled sinks are on record and the pending
+ * marker exists. Only while deliveries run: otherwise the normal path is already answering. */
+static void hurry_answer(event_op_t *op)
+{
+    if (op->responded || op->deliveries_running == 0 || op->delivering) {
+        return;
+    }
+    if (mark_delivered(op) != 0 || op->writes_running != 0) {
+        return; /* on_marker_written comes back */
+    }
+    switch (op->pending) {
+    case PENDING_NONE:
+        write_pending(op); /* on_pending_created comes back */
+        return;
+    case PENDING_WRITING:
+        return;
+    case PENDING_FAILED:
+        respond(op, CW_EVENT_STORE_UNAVAILABLE, "stopping, and the pending marker could not be written");
+        return;
+    case PENDING_OK:
+        respond(op, CW_EVENT_ACCEPTED, "answered early: the instance is stopping; redrive finishes the deliveries");
+        return;
+    }
+}
+
+void cw_event_hurry(cw_event_op_t *op)
+{
+    if (op->responded || op->resume || op->hurry) {
+        return;
+    }
+    op->hurry = 1;
+    hurry_answer(op);
 }
 
 /* own_fresh delivers an event this op has just recorded. */
@@ -950,7 +991,7 @@ static event_op_t *op_new(const cw_engine_t *engine, cw_loop_t *loop, const char
     return op;
 }
 
-void cw_event_submit(const cw_engine_t *engine, cw_loop_t *loop, const cw_event_new_t *ev, cw_event_cb cb, void *data)
+cw_event_op_t *cw_event_submit(const cw_engine_t *engine, cw_loop_t *loop, const cw_event_new_t *ev, cw_event_cb cb, void *data)
 {
     event_op_t *op = op_new(engine, loop, ev->id, cb, data);
     op->build = ev->build;
@@ -966,12 +1007,13 @@ void cw_event_submit(const cw_engine_t *engine, cw_loop_t *loop, const cw_event_
     if (strlen(op->record_json) > cw_store_max_object_bytes(engine->store)) {
         /* Written, it could never be read back (duplicate checks, redrive): refused before anything is stored. */
         complete(op, CW_EVENT_TOO_LARGE, "the event record would exceed the store's object limit");
-        return;
+        return NULL;
     }
 
     char name[NAME_MAX_LEN];
     name_of(name, op, "events", NULL);
     cw_store_create(engine->store, loop, name, op->record_json, strlen(op->record_json), on_record_created, op);
+    return op; /* store operations complete on the loop, never inside the call: still unanswered */
 }
 
 /* ---- resume ---- */

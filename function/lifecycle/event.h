@@ -110,8 +110,17 @@ typedef struct st_cw_event_new_t {
  * the create-only record (a refused create means a duplicate, an event in
  * progress, or one to take over), the deliveries within DELIVERY_DEADLINE_MS
  * beside the pending marker, done/. |cb| runs once on |loop|'s thread with the
- * answer; ev->released runs after it, once clean-up is over. Copies |ev|. */
-void cw_event_submit(const cw_engine_t *engine, cw_loop_t *loop, const cw_event_new_t *ev, cw_event_cb cb, void *data);
+ * answer; ev->released runs after it, once clean-up is over. Copies |ev|. Returns a handle for
+ * cw_event_hurry, valid until |cb| runs, or NULL when |cb| has already run. */
+typedef struct st_cw_event_op_t cw_event_op_t;
+cw_event_op_t *cw_event_submit(const cw_engine_t *engine, cw_loop_t *loop, const cw_event_new_t *ev, cw_event_cb cb, void *data);
+
+/* cw_event_hurry asks a submitted event whose answer has not been given (|cb| has not run) to answer
+ * as soon as what it promises is durable: while its deliveries still run, it records the settled ones
+ * (sent/ or failed/), makes sure pending/<id> exists, and answers CW_EVENT_ACCEPTED; the deliveries go
+ * on, and redrive finishes whatever the process does not. For a graceful stop that must answer before
+ * its deadline. Loop thread; |op| is the value cw_event_submit returned, valid until |cb| runs. */
+void cw_event_hurry(cw_event_op_t *op);
 
 /* cw_event_resume finishes event |id| for redrive: clears stale markers, skips
  * events whose lease runs, takes over expired ones and delivers what is left.

@@ -88,7 +88,7 @@ static const cJSON *find_field(const cJSON *object, const char *name)
             strcmp(folded, name) != 0 || cJSON_IsNull(item)) {
             continue;
         }
-        if (cJSON_IsString(item) && !has_content(item->valuestring, strlen(item->valuestring))) {
+        if (cJSON_IsString(item) && cw_lead_text_is_absent(item->valuestring, strlen(item->valuestring))) {
             continue;
         }
         return item;
@@ -164,19 +164,28 @@ static int hash_fields(uint8_t out_digest[SHA256_DIGEST_LENGTH], const cw_idem_f
     return 0;
 }
 
-void cw_idem_event_id(char out_id[CW_IDEM_ID_LEN + 1], const char **out_source, const char *idem_key, size_t idem_key_len,
-                      const char *webhook_id, size_t webhook_id_len, const cw_idem_fields_t *fields, const cJSON *original,
-                      const void *body, size_t body_len)
+static int is_signed_scheme(const char *scheme)
+{
+    return scheme != NULL && (strcmp(scheme, "hmac") == 0 || strcmp(scheme, "standard") == 0);
+}
+
+void cw_idem_event_id(char out_id[CW_IDEM_ID_LEN + 1], const char **out_source, const cw_idem_sources_t *src,
+                      const cw_idem_fields_t *fields, const cJSON *original, const void *body, size_t body_len)
 {
     uint8_t digest[SHA256_DIGEST_LENGTH];
     const char *source;
+    int is_standard = src->scheme != NULL && strcmp(src->scheme, "standard") == 0;
+    int unsigned_keys = !is_signed_scheme(src->scheme);
 
-    if (has_content(idem_key, idem_key_len)) {
-        SHA256((const uint8_t *)idem_key, idem_key_len, digest);
-        source = "idempotency-key";
-    } else if (has_content(webhook_id, webhook_id_len)) {
-        SHA256((const uint8_t *)webhook_id, webhook_id_len, digest);
+    if (is_standard && has_content(src->webhook_id, src->webhook_id_len)) {
+        SHA256((const uint8_t *)src->webhook_id, src->webhook_id_len, digest);
         source = "webhook-id";
+    } else if (unsigned_keys && has_content(src->idempotency_key, src->idempotency_key_len)) {
+        SHA256((const uint8_t *)src->idempotency_key, src->idempotency_key_len, digest);
+        source = "idempotency-key";
+    } else if (unsigned_keys && has_content(src->query_key, src->query_key_len)) {
+        SHA256((const uint8_t *)src->query_key, src->query_key_len, digest);
+        source = "query";
     } else if (hash_fields(digest, fields, original) == 0) {
         source = "fields";
     } else {
@@ -187,4 +196,10 @@ void cw_idem_event_id(char out_id[CW_IDEM_ID_LEN + 1], const char **out_source, 
     if (out_source != NULL) {
         *out_source = source;
     }
+}
+
+int cw_idem_ignored_key(const cw_idem_sources_t *src)
+{
+    return is_signed_scheme(src->scheme) &&
+           (has_content(src->idempotency_key, src->idempotency_key_len) || has_content(src->query_key, src->query_key_len));
 }

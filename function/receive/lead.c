@@ -11,17 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cw/json.h"
-#include "cw/utf8.h"
 #include "cw/util.h"
+#include "json_strict.h"
 #include "lead.h"
 
 /* The longest folded alias is 18 bytes; a longer key cannot match. */
 #define FOLD_MAX 32
 /* A numeric string longer than this is not a number we accept. */
 #define NUMBER_TEXT_MAX 64
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#define CW_LEAD_MAX_DEPTH_STR STR(CW_LEAD_MAX_DEPTH)
 
 typedef enum en_field_kind_t {
     KIND_EMAIL,     /* must be a string */
@@ -111,7 +108,27 @@ static int field_of(const cJSON *item)
     return -1;
 }
 
-/* null, "" and whitespace-only strings are absent. */
+int cw_lead_text_is_absent(const char *s, size_t len)
+{
+    /* What a quoted Clay token of an empty cell renders as when "Remove empty fields" is off. */
+    static const char *const words[] = {"null", "undefined", "none", "n/a"};
+
+    if (s == NULL) {
+        return 1;
+    }
+    cw_trim_ws(&s, &len);
+    if (len == 0) {
+        return 1;
+    }
+    for (size_t i = 0; i != CW_ARRAY_SIZE(words); ++i) {
+        if (cw_memeq_ci(s, len, words[i], strlen(words[i]))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* null, "" and whitespace-only strings, and the words of cw_lead_text_is_absent, are absent. */
 static int is_present(const cJSON *item)
 {
     if (cJSON_IsNull(item)) {
@@ -119,9 +136,7 @@ static int is_present(const cJSON *item)
     }
     if (cJSON_IsString(item)) {
         const char *s = item->valuestring;
-        size_t len = s != NULL ? strlen(s) : 0;
-        cw_trim_ws(&s, &len);
-        return len != 0;
+        return !cw_lead_text_is_absent(s, s != NULL ? strlen(s) : 0);
     }
     return 1;
 }
@@ -315,56 +330,19 @@ static cw_lead_status_t normalise(cw_lead_t *lead, char *detail, size_t detail_s
     return CW_LEAD_OK;
 }
 
-/* One cheap pass before cJSON, for what cJSON 1.7 lets through although
- * RFC 8259 forbids it: NUL bytes (which would silently cut a cJSON string
- * short), raw control characters inside strings, and invalid UTF-8; it also
- * counts structural depth outside strings (keeping cJSON's recursion, whose own
- * limit is 1000, well bounded). Returns NULL, or the reason to reject the body. */
-static const char *prescan(const char *s, size_t len)
+/* Writes the bad_json detail of a strict-check failure: where, why, and for the marks of an unquoted template token
+ * (a missing value, a bare word, a leading zero) the fix in Clay, since this detail is what the Clay cell shows. */
+static void strict_detail(char *detail, size_t detail_size, const cw_json_strict_error_t *e)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    int depth = 0, in_string = 0;
-
-    if (memchr(s, '\0', len) != NULL) {
-        return "body contains a NUL byte";
-    }
-    for (size_t i = 0; i < len; ++i) {
-        unsigned char c = u[i];
-        if (c >= 0x80) {
-            size_t n = cw_utf8_decode(u + i, len - i, NULL);
-            if (n == 0) {
-                return "body is not valid UTF-8";
-            }
-            i += n - 1;
-        } else if (in_string) {
-            if (c < 0x20) {
-                return "control character inside a JSON string";
-            } else if (c == '\\') {
-                /* Skip the escaped character unless it is non-ASCII: that one is validated as UTF-8 next
-                 * (and cJSON refuses the escape). */
-                if (i + 1 < len && u[i + 1] < 0x80) {
-                    ++i;
-                }
-            } else if (c == '"') {
-                in_string = 0;
-            }
-        } else if (c == '"') {
-            in_string = 1;
-        } else if (c == '{' || c == '[') {
-            if (++depth > CW_LEAD_MAX_DEPTH) {
-                return "JSON nested deeper than " CW_LEAD_MAX_DEPTH_STR " levels";
-            }
-        } else if ((c == '}' || c == ']') && depth > 0) {
-            --depth;
-        }
-    }
-    return NULL;
+    snprintf(detail, detail_size, "invalid JSON at line %zu, column %zu (byte %zu): %s%s", e->line, e->column, e->offset, e->reason,
+             e->value_expected ? "; Clay tokens must be quoted, numbers included (\"icp_score\": \"/ICP Score\")" : "");
 }
 
 cw_lead_status_t cw_lead_parse(cw_lead_t *out, const char *body, size_t body_len, char *detail, size_t detail_size)
 {
     cw_lead_status_t status;
-    const char *end = NULL, *reason;
+    const char *end = NULL;
+    cw_json_strict_error_t strict_err;
 
     memset(out, 0, sizeof(*out));
     if (detail_size != 0) {
@@ -375,8 +353,15 @@ cw_lead_status_t cw_lead_parse(cw_lead_t *out, const char *body, size_t body_len
         status = CW_LEAD_BAD_JSON;
         goto Exit;
     }
-    if ((reason = prescan(body, body_len)) != NULL) {
-        snprintf(detail, detail_size, "%s", reason);
+    if (memchr(body, '\0', body_len) != NULL) {
+        snprintf(detail, detail_size, "body contains a NUL byte");
+        status = CW_LEAD_BAD_JSON;
+        goto Exit;
+    }
+    /* cJSON is lenient (leading zeros, raw control bytes, invalid UTF-8): only a strict RFC 8259 text reaches it, so
+     * the record, which embeds the body as received, is always valid JSON. */
+    if (!cw_json_strict_check(body, body_len, CW_LEAD_MAX_DEPTH, &strict_err)) {
+        strict_detail(detail, detail_size, &strict_err);
         status = CW_LEAD_BAD_JSON;
         goto Exit;
     }

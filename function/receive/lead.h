@@ -20,7 +20,7 @@
  * | `icp_score`      | icp score, icp, score, lead score                                         |
  *
  * Values:
- * - null, "" and whitespace-only strings mean absent. When several keys map to
+ * - null, "", whitespace-only strings and the absent words below mean absent. When several keys map to
  *   one canonical key, the first present one wins; the others are dropped from
  *   the normalised object (the original object keeps everything).
  * - Text fields are trimmed; a JSON number becomes its string; email must be a
@@ -32,10 +32,17 @@
  * - Unknown keys are kept under their original key, in their original order,
  *   after the canonical ones.
  *
- * The body must be one JSON value (whitespace around it allowed, nothing after
- * it, no raw NUL byte anywhere) nested at most CW_LEAD_MAX_DEPTH levels deep.
- * cJSON is otherwise lenient (raw control characters and invalid UTF-8 inside
- * strings, leading zeros): such bodies are accepted and passed on as they are.
+ * The body must be one strict RFC 8259 JSON text (json_strict.h: whitespace
+ * around it allowed, nothing after it, no raw NUL byte anywhere, no leading
+ * zeros, no raw control bytes or invalid UTF-8 in strings) nested at most
+ * CW_LEAD_MAX_DEPTH levels deep; only then does cJSON, which is lenient, parse
+ * it. The bad_json detail names the line, column and byte of the first error,
+ * and where a value is missing or has a leading zero (an unquoted Clay token:
+ * `"icp_score": }`, `"zip": 0042`) adds "Clay tokens must be quoted".
+ *
+ * In a known field, the strings "null", "undefined", "none" and "n/a" (any
+ * case, trimmed) are absent like "": that is what a quoted Clay token of an
+ * empty cell renders as (cw_lead_text_is_absent).
  */
 #ifndef CW_LEAD_H
 #define CW_LEAD_H
@@ -75,6 +82,12 @@ void cw_lead_free(cw_lead_t *lead);
 
 /* cw_lead_status_name returns a static name of |s| ("ok", "bad_json", "not_object", "bad_field"). */
 const char *cw_lead_status_name(cw_lead_status_t s);
+
+/* cw_lead_text_is_absent reports whether the |len| bytes at |s| (NULL is
+ * absent) mean "no value" in a known field: empty or whitespace only, or, once
+ * trimmed, one of null, undefined, none, n/a in any case. Returns 1 or 0;
+ * borrows |s|; callable from any thread. Shared with the idempotency fields. */
+int cw_lead_text_is_absent(const char *s, size_t len);
 
 /* cw_lead_key_fold writes the matching form of the key |key| (|key_len| bytes:
  * ASCII lower-cased, ' ', '_' and '-' removed) into |out| of |out_size| bytes

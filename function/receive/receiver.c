@@ -19,8 +19,18 @@
 #include "receiver.h"
 #include "route.h"
 
+#define MAX_WORKERS 256 /* WORKERS' upper bound */
+
+/* rx_worker_t is the receiver's state on one worker thread: its unanswered callbacks, for a graceful stop. */
+typedef struct st_rx_worker_t {
+    h2o_linklist_t unanswered; /* callback_t.link */
+    cw_timer_t hurry_timer;
+    int hurrying; /* the stop's deadline is near: every callback answers as soon as it safely can */
+} rx_worker_t;
+
 struct st_cw_receiver_t {
     cw_engine_t engine;
+    rx_worker_t workers[MAX_WORKERS];
     const cw_config_t *cfg;
     cw_auth_t *auth;          /* NULL when ALLOW_UNAUTHENTICATED and no secret */
     cw_idem_fields_t *fields; /* may be NULL */
@@ -84,7 +94,9 @@ typedef struct st_callback_t {
     cw_route_t route;
     unsigned sinks;
     char id[CW_IDEM_ID_LEN + 1];
-    char *raw_body; /* the object as received (NUL-terminated copy); NULL once handed over */
+    char *raw_body;      /* the object as received (NUL-terminated copy); NULL once handed over */
+    cw_event_op_t *op;   /* the lifecycle, until it answers */
+    h2o_linklist_t link; /* in rx_worker_t.unanswered until answered */
 } callback_t;
 
 /* inflight_t is what the backpressure counted for one callback, released with its lifecycle. */
@@ -257,6 +269,9 @@ static void on_event_released(void *data)
 static void on_event_done(const cw_event_outcome_t *o, void *data)
 {
     callback_t *cb = data;
+    if (h2o_linklist_is_linked(&cb->link)) {
+        h2o_linklist_unlink(&cb->link);
+    }
     respond_outcome(cb, o);
     cw_async_end(&cb->async);
     cw_lead_free(&cb->lead);
@@ -286,6 +301,37 @@ static void build_content(void *data, const char *received_at, cw_event_content_
 }
 
 #define HDR(req, name) cw_req_header((req), H2O_STRLIT(name))
+/* A Standard Webhooks header, or its Svix twin: Svix-format senders sign exactly as Standard Webhooks does
+ * (svix-id, svix-timestamp, svix-signature: v1,<base64> over "id.timestamp.body"). */
+#define STD_HDR(req, name) standard_header((req), H2O_STRLIT("webhook-" name), H2O_STRLIT("svix-" name))
+
+static h2o_iovec_t standard_header(h2o_req_t *req, const char *name, size_t name_len, const char *svix, size_t svix_len)
+{
+    h2o_iovec_t v = cw_req_header(req, name, name_len);
+    return v.base != NULL ? v : cw_req_header(req, svix, svix_len);
+}
+
+/* query_key percent-decodes the first idempotency_key=<value> of the query string into |out|. Returns 0, or -1 when
+ * there is none or it does not decode. */
+static int query_key(h2o_req_t *req, cw_buf_t *out)
+{
+    if (req->query_at == SIZE_MAX || req->query_at >= req->path.len) {
+        return -1;
+    }
+    const char *q = req->path.base + req->query_at + 1, *end = req->path.base + req->path.len;
+    while (q < end) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        if (amp == NULL) {
+            amp = end;
+        }
+        const char *eq = memchr(q, '=', (size_t)(amp - q));
+        if (eq != NULL && h2o_memis(q, (size_t)(eq - q), H2O_STRLIT("idempotency_key"))) {
+            return cw_url_decode(out, eq + 1, (size_t)(amp - eq - 1), 1);
+        }
+        q = amp + 1;
+    }
+    return -1;
+}
 
 /* refuse_early records the answer to a body that will never be read, and logs and counts it like reject. */
 static int refuse_early(callback_t *cb, h2o_req_t *req, outcome_t outcome, int status, const char *detail)
@@ -317,7 +363,7 @@ int cw_receiver_check_headers(cw_worker_t *worker, h2o_req_t *req, void *data)
     }
     if (rx->auth != NULL) {
         h2o_iovec_t xs = HDR(req, "x-clay-secret"), az = HDR(req, "authorization"), sig = HDR(req, "x-clay-signature"),
-                    wid = HDR(req, "webhook-id"), wts = HDR(req, "webhook-timestamp"), wsig = HDR(req, "webhook-signature");
+                    wid = STD_HDR(req, "id"), wts = STD_HDR(req, "timestamp"), wsig = STD_HDR(req, "signature");
         cw_auth_headers_t h = {xs.base,  xs.len,  az.base,  az.len,  sig.base,  sig.len,
                                wid.base, wid.len, wts.base, wts.len, wsig.base, wsig.len};
         cw_auth_result_t r = cw_auth_check_headers(rx->auth, &h, cw_wall_ms() / 1000, &cb.scheme);
@@ -361,7 +407,7 @@ int cw_receiver_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
     /* 2. Authenticate the raw bytes, before any parsing. */
     if (rx->auth != NULL) {
         h2o_iovec_t xs = HDR(req, "x-clay-secret"), az = HDR(req, "authorization"), sig = HDR(req, "x-clay-signature"),
-                    wid = HDR(req, "webhook-id"), wts = HDR(req, "webhook-timestamp"), wsig = HDR(req, "webhook-signature");
+                    wid = STD_HDR(req, "id"), wts = STD_HDR(req, "timestamp"), wsig = STD_HDR(req, "signature");
         cw_auth_headers_t h = {xs.base,  xs.len,  az.base,  az.len,  sig.base,  sig.len,
                                wid.base, wid.len, wts.base, wts.len, wsig.base, wsig.len};
         cw_auth_result_t r = cw_auth_verify(rx->auth, &h, body, body_len, cw_wall_ms() / 1000, &cb->scheme);
@@ -398,8 +444,19 @@ int cw_receiver_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
 
     /* 4. The idempotency key. */
     char id[CW_IDEM_ID_LEN + 1];
-    h2o_iovec_t idem = HDR(req, "idempotency-key"), wid = HDR(req, "webhook-id");
-    cw_idem_event_id(id, &cb->id_source, idem.base, idem.len, wid.base, wid.len, rx->fields, lead.original, body, body_len);
+    h2o_iovec_t idem = HDR(req, "idempotency-key"), wid = STD_HDR(req, "id");
+    cw_buf_t qkey = CW_BUF_INIT;
+    int has_qkey = query_key(req, &qkey) == 0;
+    cw_idem_sources_t sources = {cb->scheme, idem.base, idem.len, has_qkey ? qkey.base : NULL, has_qkey ? qkey.len : 0,
+                                 wid.base,   wid.len};
+    cw_idem_event_id(id, &cb->id_source, &sources, rx->fields, lead.original, body, body_len);
+    if (cw_idem_ignored_key(&sources)) {
+        /* Only signed data sets the id under a signature: an unsigned key would let a captured request be replayed. */
+        cw_log_field_t f[] = {CW_LF_STR("scheme", cb->scheme), CW_LF_STR("id_source", cb->id_source)};
+        cw_log(CW_LOG_DEBUG, cb->trace_len != 0 ? cb->trace : NULL, cb->trace_len, "unsigned idempotency key ignored", f,
+               CW_ARRAY_SIZE(f));
+    }
+    cw_buf_free(&qkey);
 
     /* 5–7. Route, then the durable lifecycle and deliveries (content built only for a new event). */
     cb = cw_malloc(sizeof(*cb));
@@ -428,8 +485,48 @@ int cw_receiver_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
                          .release_data = in};
     cw_async_begin(&cb->async, req);
     cw_worker_hold(worker);
-    cw_event_submit(&rx->engine, &worker->loop, &ev, on_event_done, cb);
+    cw_event_op_t *op = cw_event_submit(&rx->engine, &worker->loop, &ev, on_event_done, cb);
+    if (op != NULL && worker->index < MAX_WORKERS) { /* NULL: answered already, and |cb| is gone */
+        rx_worker_t *rw = &rx->workers[worker->index];
+        cb->op = op;
+        h2o_linklist_insert(&rw->unanswered, &cb->link);
+        if (rw->hurrying) {
+            cw_event_hurry(op);
+        }
+    }
     return 0;
+}
+
+static void on_hurry_timer(cw_timer_t *timer)
+{
+    rx_worker_t *rw = timer->data;
+    rw->hurrying = 1;
+    /* An early answer unlinks its callback: step on before answering. */
+    for (h2o_linklist_t *node = rw->unanswered.next, *next; node != &rw->unanswered; node = next) {
+        next = node->next;
+        callback_t *cb = H2O_STRUCT_FROM_MEMBER(callback_t, link, node);
+        cw_event_hurry(cb->op);
+    }
+}
+
+void cw_receiver_worker_stopping(cw_receiver_t *rx, cw_worker_t *worker)
+{
+    if (worker->index >= MAX_WORKERS) {
+        return;
+    }
+    /* Callbacks finish normally while they can; those still delivering close to the deadline answer 202
+     * (their pending/ marker written), so that none is cut off unanswered by the exit. */
+    uint64_t t = rx->cfg->shutdown_timeout_ms, margin = t >= 4000 ? 2000 : t / 2;
+    rx_worker_t *rw = &rx->workers[worker->index];
+    rw->hurry_timer.data = rw;
+    cw_timer_start(&worker->loop, &rw->hurry_timer, t - margin, on_hurry_timer);
+}
+
+void cw_receiver_worker_stopped(cw_receiver_t *rx, cw_worker_t *worker)
+{
+    if (worker->index < MAX_WORKERS) {
+        cw_timer_stop(&rx->workers[worker->index].hurry_timer);
+    }
 }
 
 cw_receiver_t *cw_receiver_new(const cw_config_t *cfg, cw_store_t *store, cw_http_t *http, char *err, size_t err_size)
@@ -440,6 +537,9 @@ cw_receiver_t *cw_receiver_new(const cw_config_t *cfg, cw_store_t *store, cw_htt
     cw_event_init_metrics();
     rx->cfg = cfg;
     rx->engine = (cw_engine_t){cfg, store, http, 0};
+    for (size_t i = 0; i != MAX_WORKERS; ++i) {
+        h2o_linklist_init_anchor(&rx->workers[i].unanswered);
+    }
     if (cfg->webhook_secrets != NULL) {
         unsigned schemes;
         if (cw_auth_parse_schemes(cfg->auth_schemes, &schemes) != 0) {

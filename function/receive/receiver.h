@@ -23,6 +23,12 @@ cw_receiver_t *cw_receiver_new(const cw_config_t *cfg, cw_store_t *store, cw_htt
 void cw_receiver_free(cw_receiver_t *receiver);
 /* cw_receiver_engine returns the lifecycle engine the receiver uses (shared with redrive). */
 const cw_engine_t *cw_receiver_engine(const cw_receiver_t *receiver);
+/* cw_receiver_worker_stopping is called on each worker thread when a graceful stop begins: callbacks
+ * still delivering when SHUTDOWN_TIMEOUT_MS is near answer 202 accepted (their pending/ marker written)
+ * instead of being cut off by the exit; redrive finishes them. cw_receiver_worker_stopped, on the same
+ * thread once its loop drained, disarms what the former armed. */
+void cw_receiver_worker_stopping(cw_receiver_t *receiver, cw_worker_t *worker);
+void cw_receiver_worker_stopped(cw_receiver_t *receiver, cw_worker_t *worker);
 /* cw_receiver_handle is the cw_handler_fn of POST /api/clay/enriched; |data| is the receiver. */
 int cw_receiver_handle(cw_worker_t *worker, h2o_req_t *req, void *data);
 /* cw_receiver_check_headers is the cw_headers_fn of the same route: method, Content-Type

@@ -648,8 +648,11 @@ static void compute_expected(fire_t *fire)
         if (d[0] < 0 || d[1] < 0 || d[2] < 0 || d[3] < 0) {
             return;
         }
-        /* Every send has the same body: one event, or one per lead with distinct Idempotency-Keys. */
-        unsigned events = fire->opts.idempotency_header ? (unsigned)fire->opts.count : 1;
+        /* Every send has the same body: one event, or one per lead with distinct Idempotency-Keys, which the receiver
+         * reads only when nothing is signed (static, bearer, none): under hmac and standard only signed data sets the id. */
+        cw_sign_scheme_t scheme = fire->opts.scheme_given ? fire->opts.scheme : fixture_step(fire)->request.sign.scheme;
+        int keyed = fire->opts.idempotency_header && scheme != CW_SIGN_HMAC && scheme != CW_SIGN_STANDARD;
+        unsigned events = keyed ? (unsigned)fire->opts.count : 1;
         stats->expected =
             (cw_gen_sinks_t){(unsigned)d[0] * events, (unsigned)d[1] * events, (unsigned)d[2] * events, (unsigned)d[3] * events};
         stats->expected_known = 1;

@@ -23,11 +23,16 @@
 #define BODY "{\"email\":\"a@b.c\"}"
 #define BODY_ID "8edcb978c26f367b88b254fa79e44d3e510021dd38ac6cbac91e84f6c6bd9f2d"
 
+/* Most cases name only the first four members: scheme and query_key then stay NULL. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 typedef struct st_idem_case_t {
     const char *idem_key;
     const char *webhook_id;
     const char *fields;
     const char *body;
+    const char *scheme; /* what verified: NULL (unauthenticated) acts as "static" */
+    const char *query_key;
 } idem_case_t;
 
 static void assert_hex_id(const char *id)
@@ -48,8 +53,14 @@ static const char *event_id(char out[CW_IDEM_ID_LEN + 1], const idem_case_t *c)
     const char *source = NULL;
 
     memset(out, 'Z', CW_IDEM_ID_LEN + 1);
-    cw_idem_event_id(out, &source, c->idem_key, c->idem_key != NULL ? strlen(c->idem_key) : 0, c->webhook_id,
-                     c->webhook_id != NULL ? strlen(c->webhook_id) : 0, fields, original, c->body, strlen(c->body));
+    cw_idem_sources_t src = {c->scheme,
+                             c->idem_key,
+                             c->idem_key != NULL ? strlen(c->idem_key) : 0,
+                             c->query_key,
+                             c->query_key != NULL ? strlen(c->query_key) : 0,
+                             c->webhook_id,
+                             c->webhook_id != NULL ? strlen(c->webhook_id) : 0};
+    cw_idem_event_id(out, &source, &src, fields, original, c->body, strlen(c->body));
     assert_hex_id(out);
     assert_non_null(source);
     cJSON_Delete(original);
@@ -62,18 +73,23 @@ static void test_source_order(void **state)
     char id[CW_IDEM_ID_LEN + 1];
     static const char body[] = "{\"Row ID\": \"r1\", \"email\": \"a@b.c\"}";
 
-    idem_case_t c = {ROW_KEY, WEBHOOK_ID, "row id", body};
+    /* static (or unauthenticated): header, query, fields, body; webhook-id is unsigned there and not used */
+    idem_case_t c = {ROW_KEY, WEBHOOK_ID, "row id", body, "static", "q-1"};
     assert_string_equal(event_id(id, &c), "idempotency-key");
     assert_string_equal(id, ROW_KEY_ID);
 
     c.idem_key = NULL;
-    assert_string_equal(event_id(id, &c), "webhook-id");
-    assert_string_equal(id, WEBHOOK_ID_ID);
+    assert_string_equal(event_id(id, &c), "query");
+    c.query_key = ROW_KEY; /* one token gives one id, header or query */
+    assert_string_equal(event_id(id, &c), "query");
+    assert_string_equal(id, ROW_KEY_ID);
 
-    c.webhook_id = NULL;
+    c.query_key = NULL;
     assert_string_equal(event_id(id, &c), "fields");
     char fields_id[CW_IDEM_ID_LEN + 1];
     memcpy(fields_id, id, sizeof(id));
+    c.scheme = NULL;
+    assert_string_equal(event_id(id, &c), "fields");
 
     c.fields = NULL;
     assert_string_equal(event_id(id, &c), "body");
@@ -83,8 +99,8 @@ static void test_source_order(void **state)
     assert_string_equal(event_id(id, &b), "body");
     assert_string_equal(id, BODY_ID);
 
-    /* empty and blank header values are absent */
-    idem_case_t blank = {"", "  \t", NULL, BODY};
+    /* empty and blank values are absent */
+    idem_case_t blank = {"", "  \t", NULL, BODY, "standard", " "};
     assert_string_equal(event_id(id, &blank), "body");
     assert_string_equal(id, BODY_ID);
     blank.webhook_id = WEBHOOK_ID;
@@ -98,6 +114,47 @@ static void test_source_order(void **state)
     assert_string_not_equal(id, ROW_KEY_ID);
 }
 
+/* Issue 12: under a signature only signed data sets the id, so a captured request replayed with fresh keys stays one
+ * event, and a key cannot suppress a later row. */
+static void test_signed_schemes_ignore_unsigned_keys(void **state)
+{
+    char id[CW_IDEM_ID_LEN + 1], other[CW_IDEM_ID_LEN + 1];
+    static const char body[] = "{\"Row ID\": \"r1\", \"email\": \"a@b.c\"}";
+
+    /* standard: webhook-id, whatever the Idempotency-Key or query key say */
+    idem_case_t sw = {ROW_KEY, WEBHOOK_ID, "row id", body, "standard", "q-1"};
+    assert_string_equal(event_id(id, &sw), "webhook-id");
+    assert_string_equal(id, WEBHOOK_ID_ID);
+    sw.idem_key = "fresh-key";
+    sw.query_key = "fresh-query";
+    event_id(other, &sw);
+    assert_string_equal(id, other);
+
+    /* hmac: fields, then the body; webhook-id is not signed there either */
+    idem_case_t hm = {ROW_KEY, WEBHOOK_ID, "row id", body, "hmac", "q-1"};
+    assert_string_equal(event_id(id, &hm), "fields");
+    hm.fields = NULL;
+    assert_string_equal(event_id(id, &hm), "body");
+    hm.idem_key = "fresh-key";
+    hm.query_key = NULL;
+    event_id(other, &hm);
+    assert_string_equal(id, other);
+
+    /* cw_idem_ignored_key: an unsigned key beside a signature, never under static */
+    cw_idem_sources_t src = {"hmac", CW_STRLIT(ROW_KEY), NULL, 0, NULL, 0};
+    assert_int_equal(cw_idem_ignored_key(&src), 1);
+    src.scheme = "standard";
+    assert_int_equal(cw_idem_ignored_key(&src), 1);
+    src.scheme = "static";
+    assert_int_equal(cw_idem_ignored_key(&src), 0);
+    src.scheme = NULL;
+    assert_int_equal(cw_idem_ignored_key(&src), 0);
+    src = (cw_idem_sources_t){"standard", " ", 1, "k", 1, NULL, 0};
+    assert_int_equal(cw_idem_ignored_key(&src), 1);
+    src.query_key = NULL;
+    assert_int_equal(cw_idem_ignored_key(&src), 0);
+}
+
 static void test_same_key_same_id(void **state)
 {
     char a[CW_IDEM_ID_LEN + 1], b[CW_IDEM_ID_LEN + 1];
@@ -109,7 +166,7 @@ static void test_same_key_same_id(void **state)
     event_id(b, &c2);
     assert_string_equal(a, b);
 
-    idem_case_t w1 = {NULL, WEBHOOK_ID, NULL, "{}"}, w2 = {NULL, WEBHOOK_ID, NULL, "{\"x\":1}"};
+    idem_case_t w1 = {NULL, WEBHOOK_ID, NULL, "{}", "standard"}, w2 = {NULL, WEBHOOK_ID, NULL, "{\"x\":1}", "standard"};
     event_id(a, &w1);
     event_id(b, &w2);
     assert_string_equal(a, b);
@@ -180,6 +237,9 @@ static void test_fields(void **state)
         "{\"Row ID\": \"r1\", \"email\": null}",
         "{\"Row ID\": \"r1\", \"email\": \"\"}",
         "{\"Row ID\": \"r1\", \"email\": \"  \"}",
+        "{\"Row ID\": \"r1\", \"email\": \" NULL \"}",
+        "{\"Row ID\": \"r1\", \"email\": \"undefined\"}",
+        "{\"Row ID\": \"r1\", \"email\": \"n/a\"}",
         "{\"email\": \"a@b.c\"}",
         "[\"Row ID\", \"email\"]",
         "not json",
@@ -232,22 +292,22 @@ static void test_fields_list(void **state)
     char id[CW_IDEM_ID_LEN + 1];
     const char *source = NULL;
     f = cw_idem_fields_new("email");
-    cw_idem_event_id(id, &source, NULL, 0, NULL, 0, f, NULL, BODY, strlen(BODY));
+    cw_idem_sources_t none = {0};
+    cw_idem_event_id(id, &source, &none, f, NULL, BODY, strlen(BODY));
     assert_string_equal(source, "body");
     assert_string_equal(id, BODY_ID);
     cw_idem_fields_free(f);
 
     /* NULL out_source and an empty body are fine */
-    cw_idem_event_id(id, NULL, NULL, 0, NULL, 0, NULL, NULL, NULL, 0);
+    cw_idem_event_id(id, NULL, &none, NULL, NULL, NULL, 0);
     assert_string_equal(id, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_source_order),
-        cmocka_unit_test(test_same_key_same_id),
-        cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_source_order),     cmocka_unit_test(test_signed_schemes_ignore_unsigned_keys),
+        cmocka_unit_test(test_same_key_same_id), cmocka_unit_test(test_fields),
         cmocka_unit_test(test_fields_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -594,17 +594,86 @@ static void test_mutations(void **state)
     }
 }
 
+/* Issue 15: what a quoted Clay token of an empty cell renders as is absent in a known field (not in an unknown one). */
+static void test_absent_words(void **state)
+{
+    cw_lead_t lead;
+    /* as JSON source (escapes allowed), and as the string it decodes to */
+    static const char *const words[] = {"null", "NULL", " undefined ", "Undefined", "none", "None", "n/a", "N/A", "\\t n/a\\n"};
+    static const char *const decoded[] = {"null", "NULL", " undefined ", "Undefined", "none", "None", "n/a", "N/A", "\t n/a\n"};
+    for (size_t i = 0; i != CW_ARRAY_SIZE(words); ++i) {
+        char body[200];
+        snprintf(body, sizeof(body), "{\"email\": \"%s\", \"icp_score\": \"%s\", \"Company\": \"%s\", \"x\": \"%s\"}", words[i],
+                 words[i], words[i], words[i]);
+        if (parse(&lead, body) != CW_LEAD_OK) {
+            fail_msg("%s: %s", body, detail);
+        }
+        assert_null(lead.email);
+        assert_null(lead.company);
+        assert_false(lead.has_score);
+        /* unknown fields are passed on as they are */
+        assert_string_equal(cJSON_GetObjectItemCaseSensitive(lead.normalised, "x")->valuestring, decoded[i]);
+        cw_lead_free(&lead);
+    }
+    /* the first present alias wins over an absent word */
+    assert_int_equal(parse(&lead, "{\"email\": \"null\", \"Work Email\": \"a@b.c\"}"), CW_LEAD_OK);
+    assert_string_equal(lead.email, "a@b.c");
+    cw_lead_free(&lead);
+    /* words that merely contain them are values */
+    assert_int_equal(parse(&lead, "{\"company\": \"None Ltd\", \"title\": \"n/a/b\", \"first_name\": \"Nulla\"}"), CW_LEAD_OK);
+    assert_string_equal(lead.company, "None Ltd");
+    assert_string_equal(lead.title, "n/a/b");
+    assert_string_equal(lead.first_name, "Nulla");
+    cw_lead_free(&lead);
+    assert_int_equal(cw_lead_text_is_absent(NULL, 0), 1);
+    assert_int_equal(cw_lead_text_is_absent("nul", 3), 0);
+}
+
+/* Issues 12 and 15: what cJSON alone would take (leading zeros) is refused; the detail names the position, and adds the
+ * Clay hint only where a value is missing or bare. */
+static void test_strict_json_detail(void **state)
+{
+    cw_lead_t lead;
+    assert_int_equal(parse(&lead, "{\"zip\": 0042}"), CW_LEAD_BAD_JSON);
+    assert_string_equal(detail,
+                        "invalid JSON at line 1, column 9 (byte 8): number with a leading zero; Clay tokens must be quoted, "
+                        "numbers included (\"icp_score\": \"/ICP Score\")");
+    assert_int_equal(parse(&lead, "{\"email\": \"a@b.c\",\n \"icp_score\": }"), CW_LEAD_BAD_JSON);
+    assert_non_null(strstr(detail, "line 2, column 15"));
+    assert_non_null(strstr(detail, "Clay tokens must be quoted"));
+    assert_int_equal(parse(&lead, "{\"a\": 1} x"), CW_LEAD_BAD_JSON);
+    assert_non_null(strstr(detail, "after the JSON value"));
+    assert_null(strstr(detail, "Clay"));
+    assert_int_equal(parse(&lead, "{\"icp_score\": \"0042\"}"), CW_LEAD_OK);
+    assert_true(lead.has_score);
+    assert_true(lead.icp_score == 42);
+    cw_lead_free(&lead);
+    /* a small detail buffer truncates, never overflows */
+    char small[16];
+    assert_int_equal(cw_lead_parse(&lead, "[01]", 4, small, sizeof(small)), CW_LEAD_BAD_JSON);
+    assert_int_equal(strlen(small), sizeof(small) - 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_aliases),         cmocka_unit_test(test_numeric_aliases),
-        cmocka_unit_test(test_numeric_strings), cmocka_unit_test(test_bad_numbers),
-        cmocka_unit_test(test_absent_values),   cmocka_unit_test(test_first_present_wins),
-        cmocka_unit_test(test_text_types),      cmocka_unit_test(test_unknown_fields_kept),
-        cmocka_unit_test(test_not_object),      cmocka_unit_test(test_bad_json),
-        cmocka_unit_test(test_depth),           cmocka_unit_test(test_unicode_and_bytes),
-        cmocka_unit_test(test_free_is_safe),    cmocka_unit_test(test_key_fold),
+        cmocka_unit_test(test_aliases),
+        cmocka_unit_test(test_numeric_aliases),
+        cmocka_unit_test(test_numeric_strings),
+        cmocka_unit_test(test_bad_numbers),
+        cmocka_unit_test(test_absent_values),
+        cmocka_unit_test(test_first_present_wins),
+        cmocka_unit_test(test_text_types),
+        cmocka_unit_test(test_unknown_fields_kept),
+        cmocka_unit_test(test_not_object),
+        cmocka_unit_test(test_bad_json),
+        cmocka_unit_test(test_depth),
+        cmocka_unit_test(test_unicode_and_bytes),
+        cmocka_unit_test(test_free_is_safe),
+        cmocka_unit_test(test_key_fold),
         cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_absent_words),
+        cmocka_unit_test(test_strict_json_detail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
