@@ -491,6 +491,15 @@ if [ -n "$FLOOD_TABLE" ]; then
     # The flood rows go right after the normal-load RSS rows.
     TABLE=$(FLOOD_TABLE="$FLOOD_TABLE" awk '{print} /^\| RSS peak under 256 conns/ {print ENVIRON["FLOOD_TABLE"]}' <<<"$TABLE")
 fi
+# Issue 13: a callback on a remote store (the production path) is its store round trips: latency with a
+# 20 ms store (the GCS emulator), writes per event and their class-A cost (bench/roundtrips.sh).
+# BENCH_ROUNDTRIPS=0 skips it.
+if [ "${BENCH_ROUNDTRIPS:-1}" = 1 ]; then
+    log "store round trips (bench/roundtrips.sh, GCS emulator answering after 20 ms)"
+    RT_TABLE=$(CLAY_HARNESS="$BUILD/clay-harness" bash "$BENCH/roundtrips.sh" --store-ms 20 --count 40 \
+        --function "$BUILD/clay-function" 2>/dev/null) || log "roundtrips.sh failed"
+    [ -n "${RT_TABLE:-}" ] && TABLE=$(printf '%s\n\n%s' "$TABLE" "$RT_TABLE")
+fi
 echo "$TABLE"
 
 if [ "$WRITE" = 1 ]; then

@@ -35,7 +35,6 @@
 #include <time.h>
 #include <cjson/cJSON.h>
 #include "cw/json.h"
-#include "cw/log.h"
 #include "mock.h"
 #include "mock_objmap.h"
 

@@ -34,7 +34,9 @@ def callback(body, key):
     t1 = time.time() * 1e6
     time.sleep(0.5)  # clean-up after the answer lands in the log too
     log = json.loads(http("GET", mock + "/_harness/store/log")[1])["entries"]
-    before = [e for e in log if t0 <= e["at_us"] <= t1]
+    # What the answer waited for was answered before it: arrival + delay <= the answer. A request sent at the
+    # same moment as the answer (the pending/ marker's deletion, clean-up) is not counted.
+    before = [e for e in log if t0 <= e["at_us"] and e["at_us"] + e["delay_ms"] * 1000 <= t1]
     # Round trips in sequence: a request depends on every one answered before it arrived (arrival plus
     # the injected delay); requests sent while another was still unanswered run beside it.
     depth = []
