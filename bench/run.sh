@@ -500,6 +500,18 @@ if [ "${BENCH_ROUNDTRIPS:-1}" = 1 ]; then
         --function "$BUILD/clay-function" 2>/dev/null) || log "roundtrips.sh failed"
     [ -n "${RT_TABLE:-}" ] && TABLE=$(printf '%s\n\n%s' "$TABLE" "$RT_TABLE")
 fi
+# Issue 12 point 3: 200 concurrent authenticated ~1 MB callbacks against a slow sink (bench/inflight.sh).
+# BENCH_INFLIGHT=0 skips it.
+if [ "${BENCH_INFLIGHT:-1}" = 1 ]; then
+    log "200 concurrent 1 MB callbacks (bench/inflight.sh)"
+    inflight_out=$(CLAY_HARNESS="$BUILD/clay-harness" bash "$BENCH/inflight.sh" --function "$BUILD/clay-function" 2>&1) ||
+        log "inflight.sh: an answer other than 2xx/503"
+    printf '%s\n' "$inflight_out" >&2
+    kib=$(awk '/^inflight-rss / {print $2}' <<<"$inflight_out")
+    answers=$(grep -m1 '^answers:' <<<"$inflight_out" | sed 's/ body bytes.*//; s/^answers: //')
+    [ -n "$kib" ] && TABLE=$(printf '%s\n\n| 200 concurrent ~1 MB callbacks, slow sink | peak RSS %s MiB (target < 256 MiB) | answers %s |' \
+        "$TABLE" "$((kib / 1024))" "$answers")
+fi
 echo "$TABLE"
 
 if [ "$WRITE" = 1 ]; then

@@ -19,7 +19,8 @@ static const var_doc_t vars[] = {
     {"WORKERS", "CPUs available", "event-loop threads"},
     {"MAX_BODY_BYTES", "1048576", "largest accepted request body; a larger one is refused with 413"},
     {"MAX_RECEIVING_BYTES", "67108864",
-     "budget of request bodies buffered before a handler runs, all connections; past it reading pauses (backpressure)"},
+     "budget of request bodies buffered before a handler runs, all connections; past it reading pauses (backpressure), "
+     "and bodies over 64 KiB declared past it are answered 503 from their headers"},
     {"H2C", "0", "1 also serves HTTP/2 cleartext (prior knowledge and Upgrade: h2c), e.g. for Cloud Run's --use-http2"},
     {"REQUEST_TIMEOUT_MS", "10000",
      "deadline for a whole request, headers and body, on HTTP/1.1 and HTTP/2 (a stream still receiving is reset), and "

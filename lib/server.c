@@ -72,6 +72,7 @@ struct st_cw_server_t {
     atomic_int stop_requested;
     int joined;                   /* every worker thread has ended: their state may be freed */
     atomic_llong receiving_bytes; /* body bytes buffered before handlers run, every worker */
+    atomic_llong declared_bytes;  /* declared body sizes of requests in progress, from headers to the request's end */
     atomic_long num_connections;  /* open connections, every worker (max_connections) */
 };
 
@@ -83,8 +84,8 @@ struct st_cw_server_t {
 
 /* Metrics of the receiving budget (process-wide, as the registry). */
 static cw_gauge_t *receiving_gauge;
-static cw_counter_t *paused_counter, *refused_counters[6];
-static const int refused_statuses[6] = {401, 404, 405, 413, 415, 0};
+static const int refused_statuses[7] = {401, 404, 405, 413, 415, 503, 0};
+static cw_counter_t *paused_counter, *refused_counters[CW_ARRAY_SIZE(refused_statuses)];
 static cw_gauge_t *connections_gauge;
 static cw_counter_t *connections_refused_counter;
 static pthread_once_t receiving_metrics_once = PTHREAD_ONCE_INIT;
@@ -198,7 +199,21 @@ void cw_req_refuse(h2o_req_t *req, int status, const char *code, const char *det
     }
 }
 
-/* on_req_headers (the h2o hook) runs before a body is read: unknown path 404, declared size 413, then the route's check. */
+/* declared_t holds a request's share of declared_bytes; released when the request's pool is cleared. */
+typedef struct st_declared_t {
+    cw_server_t *server;
+    size_t bytes;
+} declared_t;
+
+static void release_declared(void *p)
+{
+    declared_t *d = p;
+    atomic_fetch_sub(&d->server->declared_bytes, (long long)d->bytes);
+}
+
+/* on_req_headers (the h2o hook) runs before a body is read: unknown path 404, declared size 413, then the route's check,
+ * then the large bodies in progress: past max_receiving_bytes of their declared sizes, 503 + Retry-After at once, before
+ * any byte is read (waiting for room would let the request's deadline close the connection unanswered). */
 static int on_req_headers(h2o_req_t *req, size_t content_length)
 {
     cw_worker_t *worker = cw_worker_of(req);
@@ -215,6 +230,20 @@ static int on_req_headers(h2o_req_t *req, size_t content_length)
         struct st_cw_route_t *route = (struct st_cw_route_t *)req->pathconf->handlers.entries[0];
         if (route->on_headers != NULL && route->on_headers(worker, req, route->data) != 0 && rcv->refused_status == 0) {
             refuse_with(rcv, 400, "bad_request", NULL, NULL, NULL); /* a check that refused without saying why */
+        }
+    }
+    /* Small bodies (one read) never wait, as in on_req_body_bytes, so they reserve nothing: an attacker declaring large
+     * bodies can only crowd out other large bodies, never a callback of a few KiB. */
+    if (rcv->refused_status == 0 && content_length != SIZE_MAX && content_length > RESUME_STEP) {
+        cw_server_t *server = worker->server;
+        long long total = atomic_fetch_add(&server->declared_bytes, (long long)content_length) + (long long)content_length;
+        if (total > (long long)server->opts.max_receiving_bytes && total != (long long)content_length) {
+            atomic_fetch_sub(&server->declared_bytes, (long long)content_length);
+            refuse_with(rcv, 503, "overloaded", "too many request bodies in progress (MAX_RECEIVING_BYTES); retry in a second",
+                        "retry-after", "1");
+        } else {
+            declared_t *d = h2o_mem_alloc_shared(&req->pool, sizeof(*d), release_declared);
+            *d = (declared_t){server, content_length};
         }
     }
     if (rcv->refused_status == 0) {

@@ -1013,6 +1013,8 @@ cw_event_op_t *cw_event_submit(const cw_engine_t *engine, cw_loop_t *loop, const
     char name[NAME_MAX_LEN];
     name_of(name, op, "events", NULL);
     cw_store_create(engine->store, loop, name, op->record_json, strlen(op->record_json), on_record_created, op);
+    free(op->record_json); /* the store copied it; held until the event ends it would double its memory */
+    op->record_json = NULL;
     return op; /* store operations complete on the loop, never inside the call: still unanswered */
 }
 

@@ -49,6 +49,27 @@ check "bytes: the first big callback answered 200" test "$(cat "$E2E_TMP/r.5")" 
 check "bytes: the second, past MAX_INFLIGHT_BYTES, answered 503 overloaded" \
     bash -c "test \"\$(cat '$E2E_TMP/r.6')\" = 503 && grep -q overloaded '$E2E_TMP/b.6'"
 
+# Bodies in progress (declared sizes, from headers to the request's end) past MAX_RECEIVING_BYTES: the next
+# one is answered 503 from its headers, before its body is read, instead of waiting (and timing out unanswered).
+start_function rb WORKERS=1 CLAY_WEBHOOK_SECRET=s3cret STORE_URL="file:$E2E_TMP/store3" \
+    OUTREACH_WEBHOOK_URL="$MOCK_URL/sinks/outreach" MAX_BODY_BYTES=500000 MAX_RECEIVING_BYTES=1048576 || exit 1
+url_rb=$FN_URL_rb
+{ printf '{"email":"cy@example.com","icp_score":88,"notes":"'; head -c 399000 /dev/zero | tr '\0' 'y'; printf '"}'; } >"$E2E_TMP/mid.json"
+mid="@$E2E_TMP/mid.json" # too long for a command line
+url_saved=$url
+url=$url_rb
+post_bg 7 "$mid"
+post_bg 8 "$mid"
+sleep 0.4
+post_bg 9 "$mid"
+wait_bg
+url=$url_saved
+check "receiving: two 400 kB callbacks in progress answered 200" test "$(cat "$E2E_TMP/r.7")$(cat "$E2E_TMP/r.8")" = 200200
+check "receiving: the third, past MAX_RECEIVING_BYTES, answered 503 overloaded from its headers" \
+    bash -c "test \"\$(cat '$E2E_TMP/r.9')\" = 503 && grep -q overloaded '$E2E_TMP/b.9' && grep -qi '^retry-after: 1' '$E2E_TMP/h.9'"
+check "... counted as refused before its body" \
+    bash -c "curl -s '$url_rb/metrics' | grep -E '^clay_refused_before_body_total\\{status=\"503\"\\} [1-9]' >/dev/null"
+
 metrics=$(curl -s "$url/metrics")
 check "overloaded callbacks are counted in /metrics" \
     bash -c "grep -E '^clay_callbacks_total\\{outcome=\"overloaded\"\\} [1-9]' <<<'$metrics' >/dev/null"
