@@ -159,9 +159,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cw_json_strict_error_t strict_err = {0};
     int strict = cw_json_strict_check(body, size, CW_LEAD_MAX_DEPTH, &strict_err);
     if (strict) {
-        /* strict accepts => cJSON parses the whole text (a BOM is skipped by both) */
+        /* strict accepts => cJSON parses the whole text once a BOM is skipped (as cw_lead_parse does: cJSON 1.7.15
+         * fails a number that ends the text right after a BOM) */
+        size_t bom = size >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
         const char *end = NULL;
-        cJSON *parsed = cJSON_ParseWithLengthOpts(body, size, &end, 0);
+        cJSON *parsed = cJSON_ParseWithLengthOpts(body + bom, size - bom, &end, 0);
         CHECK(parsed != NULL);
         CHECK(end != NULL && end >= body && end <= body + size);
         for (; end != body + size; ++end) {

@@ -365,6 +365,12 @@ cw_lead_status_t cw_lead_parse(cw_lead_t *out, const char *body, size_t body_len
         status = CW_LEAD_BAD_JSON;
         goto Exit;
     }
+    /* A UTF-8 byte-order mark is skipped here, not by cJSON: cJSON 1.7.15 fails a number that ends the text
+     * right after one ("\xef\xbb\xbf0", found by fuzz_lead). */
+    if (body_len >= 3 && memcmp(body, "\xef\xbb\xbf", 3) == 0) {
+        body += 3;
+        body_len -= 3;
+    }
     /* Not require_null_terminated: cJSON then insists on a NUL inside the
      * length, and the body has none. Trailing bytes are checked below. */
     if ((out->original = cJSON_ParseWithLengthOpts(body, body_len, &end, 0)) == NULL) {
