@@ -509,7 +509,7 @@ if [ "${BENCH_INFLIGHT:-1}" = 1 ]; then
     printf '%s\n' "$inflight_out" >&2
     kib=$(awk '/^inflight-rss / {print $2}' <<<"$inflight_out")
     answers=$(grep -m1 '^answers:' <<<"$inflight_out" | sed 's/ body bytes.*//; s/^answers: //')
-    [ -n "$kib" ] && TABLE=$(printf '%s\n\n| 200 concurrent ~1 MB callbacks, slow sink | peak RSS %s MiB (target < 256 MiB) | answers %s |' \
+    [ -n "$kib" ] && TABLE=$(printf '%s\n\n| 200 concurrent ~1 MB callbacks, slow sink | peak RSS, MiB | answers |\n| --- | ---: | --- |\n| clay-function (target < 256 MiB, only 2xx and 503) | %s | %s |' \
         "$TABLE" "$((kib / 1024))" "$answers")
 fi
 echo "$TABLE"
