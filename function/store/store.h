@@ -97,6 +97,20 @@ const char *cw_store_status_name(cw_store_status_t status);
 
 /* Backend constructors, called by cw_store_open; each returns NULL and fills |err| on a bad URL. */
 cw_store_t *cw_store_file_open(const char *dir, char *err, size_t err_size);
+/* How a file store gives a written object its name, create-only (docs/design.md §10). At open the store
+ * takes the first its filesystem and privileges allow, in this order. */
+typedef enum en_cw_file_create_t {
+    CW_FILE_CREATE_LINK_FD,   /* an unnamed file (O_TMPFILE), linkat(AT_EMPTY_PATH) */
+    CW_FILE_CREATE_LINK_PROC, /* an unnamed file (O_TMPFILE), linkat of /proc/self/fd/N */
+    CW_FILE_CREATE_RENAME,    /* a temp file in .tmp/, renameat2(RENAME_NOREPLACE) */
+    CW_FILE_CREATE_LINK,      /* a temp file in .tmp/, link() then unlink() */
+} cw_file_create_t;
+/* cw_file_create_name returns "link-fd", "link-proc", "rename", "link". */
+const char *cw_file_create_name(cw_file_create_t how);
+/* cw_store_file_create_mode returns how a file store creates; cw_store_file_force_create makes it create
+ * as |how| (tests: every path, on any filesystem that supports it). Before any operation. */
+cw_file_create_t cw_store_file_create_mode(const cw_store_t *store);
+void cw_store_file_force_create(cw_store_t *store, cw_file_create_t how);
 cw_store_t *cw_store_gcs_open(const char *url, cw_http_t *http, char *err, size_t err_size);
 cw_store_t *cw_store_azure_open(const char *url, cw_http_t *http, char *err, size_t err_size);
 cw_store_t *cw_store_s3_open(const char *url, cw_http_t *http, char *err, size_t err_size);

@@ -2,17 +2,26 @@
  * store_file.c: the embedded store backend, a local directory (docs/design.md
  * §10). Object "a/b/c" is the file <root>/a/b/c.
  *
- * A create writes a temp file under <root>/.tmp, fsyncs it and link()s it to
- * its final name: link() fails with EEXIST when the name exists, so exactly one
- * of any number of concurrent creators wins, across threads and processes
- * sharing the directory, and a reader never sees a partial object. Objects
+ * A create writes an unnamed file (O_TMPFILE), fsyncs it and links it to its
+ * final name; where the filesystem or the process's privileges cannot, it
+ * writes a temp file under <root>/.tmp and renames it with RENAME_NOREPLACE, or
+ * links and unlinks it (the first that works, chosen at open). Every one of
+ * them fails with EEXIST when the name exists, so exactly one of any number of
+ * concurrent creators wins, across threads and processes sharing the
+ * directory, and a reader never sees a partial object. Objects
  * are 0600 and folders 0700 (leads are PII; nobody else on the machine reads
  * them); a folder made for an object is fsync'd into its parent before the
  * object is acknowledged.
  *
- * Disk I/O blocks, so it never runs on an event loop: a few worker threads
- * take operations from a queue and post each completion back to the loop that
- * submitted it (cw_loop_post), where the caller's callback runs.
+ * Disk I/O blocks, so on a disk it never runs on an event loop: a few worker
+ * threads take operations from a queue and post each completion back to the
+ * loop that submitted it (cw_loop_post), where the caller's callback runs.
+ * A folder in memory (tmpfs, ramfs) cannot block and has nothing to make
+ * durable (its fsync does nothing): there, create, get and delete run on the
+ * caller's thread without any fsync, and their completion is delivered by a
+ * zero-delay timer on the same loop, later in the same loop iteration, never
+ * from inside the call (docs/design.md §10). Listing walks folders of any
+ * size, so it stays on a thread everywhere.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,9 +35,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/magic.h>
 #include "cw/log.h"
 #include "cw/util.h"
 #include "store.h"
@@ -44,8 +55,10 @@ typedef struct st_file_op_t file_op_t;
 
 typedef struct st_file_store_t {
     cw_store_t super;
-    char *dir;   /* never NULL; as configured */
-    int root_fd; /* the directory, opened once; every path is relative to it */
+    char *dir;                   /* never NULL; as configured */
+    int root_fd;                 /* the directory, opened once; every path is relative to it */
+    int in_memory;               /* tmpfs or ramfs: no fsync; create, get and delete run on the caller's thread */
+    cw_file_create_t create_how; /* how a written object is given its name (probed at open) */
     pthread_mutex_t mutex;
     pthread_cond_t cond;
     pthread_mutex_t folders; /* held while a folder is made and synced into its parent (make_parents) */
@@ -58,14 +71,15 @@ typedef struct st_file_store_t {
 
 struct st_file_op_t {
     cw_loop_msg_t msg; /* first: the completion is posted to |loop| as this message */
+    cw_timer_t timer;  /* in memory: the completion is delivered by this zero-delay timer instead */
     file_op_t *next;
     file_store_t *fs;
     cw_loop_t *loop;
     cw_store_op_t op;
     cw_store_cb cb;
     void *cb_data;
-    char *name; /* never NULL; the object name or the list prefix */
-    char *data; /* create: the body to write; get: the bytes read (NUL-terminated); else NULL */
+    char *name; /* never NULL; the object name or the list prefix (borrowed while an operation runs inline) */
+    char *data; /* create: the body to write (borrowed inline); get: the bytes read (NUL-terminated); else NULL */
     size_t data_len;
     size_t max_names; /* list */
     /* the outcome, filled by a worker */
@@ -86,6 +100,14 @@ static void set_status(file_op_t *op, cw_store_status_t status, const char *fmt,
     op->status = status;
     vsnprintf(op->detail, sizeof(op->detail), fmt, ap);
     va_end(ap);
+}
+
+/* set_ok records a success; |detail| is a short constant (no formatting on the common path). */
+static void set_ok(file_op_t *op, const char *detail)
+{
+    op->status = CW_STORE_OK;
+    size_t len = strlen(detail);
+    memcpy(op->detail, detail, len + 1);
 }
 
 /* set_errno_status records a failed system call: permission problems are
@@ -125,12 +147,15 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-/* fsync_dir makes the entries of |path| (relative to |root_fd|) durable.
+/* fsync_dir makes the entries of |path| (relative to the root) durable.
  * Returns 0, or -1 with errno set. Filesystems that cannot sync a directory
- * (EINVAL) are taken at their word. */
-static int fsync_dir(int root_fd, const char *path)
+ * (EINVAL) are taken at their word; a folder in memory has nothing to sync. */
+static int fsync_dir(file_store_t *fs, const char *path)
 {
-    int fd = openat(root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fs->in_memory) {
+        return 0;
+    }
+    int fd = openat(fs->root_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         return -1;
     }
@@ -145,11 +170,14 @@ static int fsync_dir(int root_fd, const char *path)
 }
 
 /* fsync_parent syncs the directory holding |name| ("." for the root). */
-static int fsync_parent(int root_fd, const char *name)
+static int fsync_parent(file_store_t *fs, const char *name)
 {
+    if (fs->in_memory) {
+        return 0;
+    }
     const char *slash = strrchr(name, '/');
     if (slash == NULL) {
-        return fsync_dir(root_fd, ".");
+        return fsync_dir(fs, ".");
     }
     char parent[MAX_NAME_LEN + 1];
     size_t len = (size_t)(slash - name);
@@ -159,7 +187,7 @@ static int fsync_parent(int root_fd, const char *name)
     }
     memcpy(parent, name, len);
     parent[len] = '\0';
-    return fsync_dir(root_fd, parent);
+    return fsync_dir(fs, parent);
 }
 
 /* make_parents creates every folder above |name| (mkdir -p, mode 0700), syncing
@@ -180,7 +208,7 @@ static int make_parents(file_store_t *fs, const char *name)
         memcpy(path, name, len);
         path[len] = '\0';
         if (mkdirat(fs->root_fd, path, 0700) == 0) {
-            ret = fsync_parent(fs->root_fd, path);
+            ret = fsync_parent(fs, path);
         } else if (errno != EEXIST) {
             ret = -1;
         }
@@ -200,6 +228,9 @@ static int make_parents(file_store_t *fs, const char *name)
  * processes is not the file store's use). */
 static void wait_folders_synced(file_store_t *fs)
 {
+    if (fs->in_memory) {
+        return; /* nothing is synced: a folder exists from its mkdir on */
+    }
     pthread_mutex_lock(&fs->folders);
     pthread_mutex_unlock(&fs->folders);
 }
@@ -245,6 +276,36 @@ static int is_reserved(const char *name)
 
 /* ---- the operations, run on a worker thread ---- */
 
+static int unnamed(const file_store_t *fs)
+{
+    return fs->create_how == CW_FILE_CREATE_LINK_FD || fs->create_how == CW_FILE_CREATE_LINK_PROC;
+}
+
+/* open_unnamed opens a new file without a name in the root folder. Returns the descriptor, or -1 with errno set. */
+static int open_unnamed(const file_store_t *fs)
+{
+    return openat(fs->root_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+}
+
+/* publish gives the written file (|fd| unnamed, or the temp file |tmp|) the name |name|, unless that name exists
+ * (EEXIST). Returns 0, or -1 with errno set. */
+static int publish(const file_store_t *fs, int fd, const char *tmp, const char *name)
+{
+    char proc[32];
+    switch (fs->create_how) {
+    case CW_FILE_CREATE_LINK_FD:
+        return linkat(fd, "", fs->root_fd, name, AT_EMPTY_PATH);
+    case CW_FILE_CREATE_LINK_PROC:
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        return linkat(AT_FDCWD, proc, fs->root_fd, name, AT_SYMLINK_FOLLOW);
+    case CW_FILE_CREATE_RENAME:
+        return renameat2(fs->root_fd, tmp, fs->root_fd, name, RENAME_NOREPLACE);
+    case CW_FILE_CREATE_LINK:
+        break;
+    }
+    return linkat(fs->root_fd, tmp, fs->root_fd, name, 0);
+}
+
 static void do_create(file_store_t *fs, file_op_t *op)
 {
     char tmp[TMP_NAME_SIZE];
@@ -254,39 +315,50 @@ static void do_create(file_store_t *fs, file_op_t *op)
         set_status(op, CW_STORE_DENIED, "file store: the name %s is reserved", op->name);
         goto Exit;
     }
-    /* A name that exists already needs no temp file, write or fsync to be refused (the claim of a
-     * duplicate callback is a create). link() below stays the authority for names that appear meanwhile. */
-    if (faccessat(fs->root_fd, op->name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+    /* On a disk, a name that exists already needs no write or fsync to be refused (the claim of a duplicate
+     * callback is a create). publish() below stays the authority for names that appear meanwhile. In memory
+     * the check would cost every new object a system call to spare a duplicate a few. */
+    if (!fs->in_memory && faccessat(fs->root_fd, op->name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
         set_status(op, CW_STORE_EXISTS, "file store: %s exists", op->name);
         goto Exit;
     }
-    if ((fd = create_temp(fs->root_fd, tmp, "")) < 0) {
-        set_errno_status(op, "create temp file for", errno);
-        goto Exit;
+    if (unnamed(fs)) {
+        if ((fd = open_unnamed(fs)) < 0) {
+            set_errno_status(op, "create a file for", errno);
+            goto Exit;
+        }
+    } else {
+        if ((fd = create_temp(fs->root_fd, tmp, "")) < 0) {
+            set_errno_status(op, "create temp file for", errno);
+            goto Exit;
+        }
+        have_tmp = 1;
     }
-    have_tmp = 1;
     if (write_all(fd, op->data, op->data_len) != 0) {
         set_errno_status(op, "write", errno);
         goto Exit;
     }
-    if (fsync(fd) != 0) {
+    if (!fs->in_memory && fsync(fd) != 0) {
         set_errno_status(op, "fsync", errno);
         goto Exit;
     }
-    int ret = close(fd);
-    fd = -1;
-    if (ret != 0) {
-        set_errno_status(op, "close", errno);
-        goto Exit;
+    int ret;
+    if (have_tmp) {
+        ret = close(fd);
+        fd = -1;
+        if (ret != 0) {
+            set_errno_status(op, "close", errno);
+            goto Exit;
+        }
     }
 
     /* Folders are made only when missing: most creates land in existing ones. */
-    ret = linkat(fs->root_fd, tmp, fs->root_fd, op->name, 0);
+    ret = publish(fs, fd, tmp, op->name);
     for (int attempt = 0; ret != 0 && errno == ENOENT && attempt != 2; ++attempt) {
         if (make_parents(fs, op->name) != 0) {
             break;
         }
-        ret = linkat(fs->root_fd, tmp, fs->root_fd, op->name, 0);
+        ret = publish(fs, fd, tmp, op->name);
     }
     if (ret != 0) {
         if (errno == EEXIST) {
@@ -298,18 +370,19 @@ static void do_create(file_store_t *fs, file_op_t *op)
         }
         goto Exit;
     }
+    have_tmp = fs->create_how == CW_FILE_CREATE_LINK; /* a rename took the temp name with it */
     wait_folders_synced(fs);
-    if (fsync_parent(fs->root_fd, op->name) != 0) {
+    if (fsync_parent(fs, op->name) != 0) {
         /* created, but maybe not durable: a retry answers EXISTS, which the
          * event protocol resolves with its claim token */
         set_errno_status(op, "fsync the folder of", errno);
         goto Exit;
     }
-    set_status(op, CW_STORE_OK, "created");
+    set_ok(op, "created");
 
 Exit:
     if (fd >= 0) {
-        close(fd);
+        close(fd); /* an unnamed file's data is synced (or in memory) before its link: nothing left to fail */
     }
     if (have_tmp) {
         unlinkat(fs->root_fd, tmp, 0);
@@ -374,7 +447,7 @@ static void do_get(file_store_t *fs, file_op_t *op)
     op->data = buf;
     op->data_len = len;
     buf = NULL;
-    set_status(op, CW_STORE_OK, "read");
+    set_ok(op, "read");
 
 Exit:
     free(buf);
@@ -395,11 +468,11 @@ static void do_delete(file_store_t *fs, file_op_t *op)
         }
         return;
     }
-    if (fsync_parent(fs->root_fd, op->name) != 0) {
+    if (fsync_parent(fs, op->name) != 0) {
         set_errno_status(op, "fsync the folder of", errno);
         return;
     }
-    set_status(op, CW_STORE_OK, "deleted");
+    set_ok(op, "deleted");
 }
 
 typedef struct st_name_list_t {
@@ -557,6 +630,24 @@ Exit:
 
 /* ---- queue, workers and completions ---- */
 
+static void run_op(file_store_t *fs, file_op_t *op)
+{
+    switch (op->op) {
+    case CW_STORE_OP_CREATE:
+        do_create(fs, op);
+        break;
+    case CW_STORE_OP_GET:
+        do_get(fs, op);
+        break;
+    case CW_STORE_OP_DELETE:
+        do_delete(fs, op);
+        break;
+    case CW_STORE_OP_LIST:
+        do_list(fs, op);
+        break;
+    }
+}
+
 static void *worker_main(void *arg)
 {
     file_store_t *fs = arg;
@@ -578,22 +669,11 @@ static void *worker_main(void *arg)
         }
         pthread_mutex_unlock(&fs->mutex);
 
-        switch (op->op) {
-        case CW_STORE_OP_CREATE:
-            do_create(fs, op);
+        run_op(fs, op);
+        if (op->op == CW_STORE_OP_CREATE) {
             free(op->data); /* the body: a get's reply reuses the field */
             op->data = NULL;
             op->data_len = 0;
-            break;
-        case CW_STORE_OP_GET:
-            do_get(fs, op);
-            break;
-        case CW_STORE_OP_DELETE:
-            do_delete(fs, op);
-            break;
-        case CW_STORE_OP_LIST:
-            do_list(fs, op);
-            break;
         }
         cw_loop_post(op->loop, &op->msg);
 
@@ -632,6 +712,18 @@ static void on_done(cw_loop_msg_t *msg)
     free_op(op);
 }
 
+static void on_inline_done(cw_timer_t *timer)
+{
+    file_op_t *op = H2O_STRUCT_FROM_MEMBER(file_op_t, timer, timer);
+    on_done(&op->msg);
+}
+
+static int runs_inline(file_store_t *fs, cw_store_op_t kind)
+{
+    return fs->in_memory && kind != CW_STORE_OP_LIST;
+}
+
+/* new_op makes an operation; one that runs inline borrows |name| (it is done before the caller's call returns). */
 static file_op_t *new_op(cw_store_t *store, cw_loop_t *loop, cw_store_op_t kind, const char *name, cw_store_cb cb, void *data)
 {
     file_op_t *op = cw_calloc(1, sizeof(*op));
@@ -641,16 +733,28 @@ static file_op_t *new_op(cw_store_t *store, cw_loop_t *loop, cw_store_op_t kind,
     op->op = kind;
     op->cb = cb;
     op->cb_data = data;
-    op->name = cw_strdup(name);
+    op->name = runs_inline(op->fs, kind) ? (char *)name : cw_strdup(name);
     op->status = CW_STORE_UNAVAILABLE;
-    snprintf(op->detail, sizeof(op->detail), "file store: not run");
+    memcpy(op->detail, "file store: not run", sizeof("file store: not run"));
     return op;
 }
 
-/* submit queues |op|: a short critical section, never any I/O. */
+/* submit runs an operation on a folder in memory at once, on this thread, and delivers its completion
+ * from a zero-delay timer of the caller's loop (never from inside the call); anything else it queues
+ * for the I/O threads: a short critical section, never any I/O. */
 static void submit(file_op_t *op)
 {
     file_store_t *fs = op->fs;
+    if (runs_inline(fs, op->op)) {
+        run_op(fs, op);
+        op->name = NULL; /* borrowed */
+        if (op->op == CW_STORE_OP_CREATE) {
+            op->data = NULL; /* borrowed: the caller's body */
+            op->data_len = 0;
+        }
+        cw_timer_start(op->loop, &op->timer, 0, on_inline_done);
+        return;
+    }
     pthread_mutex_lock(&fs->mutex);
     *fs->tail = op;
     fs->tail = &op->next;
@@ -663,9 +767,13 @@ static void file_create(cw_store_t *store, cw_loop_t *loop, const char *name, co
                         void *data)
 {
     file_op_t *op = new_op(store, loop, CW_STORE_OP_CREATE, name, cb, data);
-    op->data = cw_malloc(body_len);
-    if (body_len != 0) {
-        memcpy(op->data, body, body_len);
+    if (runs_inline(op->fs, CW_STORE_OP_CREATE)) {
+        op->data = (char *)body; /* borrowed: written before this call returns */
+    } else {
+        op->data = cw_malloc(body_len);
+        if (body_len != 0) {
+            memcpy(op->data, body, body_len);
+        }
     }
     op->data_len = body_len;
     submit(op);
@@ -774,16 +882,53 @@ static void clean_temps(int root_fd, const char *dir_name)
     }
 }
 
-/* probe proves at start that the directory takes new files, fsync and link():
- * better a clear message now than a failing create later. Returns 0, or -1
- * with |what| naming the failing step and errno set. */
-static int probe(int root_fd, const char **what)
+/* probe_create finds how this directory creates (cw_file_create_t), the first that works: an unnamed file
+ * linked by descriptor or through /proc, else a temp file renamed with RENAME_NOREPLACE (which must refuse
+ * an existing name), else a temp file linked. |tmp| is a written temp file; |linked| a free name. */
+static cw_file_create_t probe_create(file_store_t *fs, const char *tmp, const char *linked)
+{
+    int fd = open_unnamed(fs);
+    if (fd >= 0) {
+        if (write_all(fd, "probe", 5) == 0) {
+            static const cw_file_create_t order[] = {CW_FILE_CREATE_LINK_FD, CW_FILE_CREATE_LINK_PROC};
+            for (size_t i = 0; i != sizeof(order) / sizeof(order[0]); ++i) {
+                fs->create_how = order[i];
+                if (publish(fs, fd, NULL, linked) == 0) {
+                    unlinkat(fs->root_fd, linked, 0);
+                    close(fd);
+                    return order[i];
+                }
+            }
+        }
+        close(fd);
+    }
+    char second[TMP_NAME_SIZE];
+    int second_fd = create_temp(fs->root_fd, second, ".probe");
+    cw_file_create_t how = CW_FILE_CREATE_LINK;
+    if (second_fd >= 0) {
+        close(second_fd);
+        /* the rename must move a file, then refuse to replace it; the file goes back to its temp name */
+        if (renameat2(fs->root_fd, tmp, fs->root_fd, linked, RENAME_NOREPLACE) == 0) {
+            if (renameat2(fs->root_fd, second, fs->root_fd, linked, RENAME_NOREPLACE) != 0 && errno == EEXIST) {
+                how = CW_FILE_CREATE_RENAME;
+            }
+            renameat2(fs->root_fd, linked, fs->root_fd, tmp, 0);
+        }
+        unlinkat(fs->root_fd, second, 0);
+    }
+    return how;
+}
+
+/* probe proves at start that the directory takes new files, fsync and a create-only naming, and sets
+ * fs->create_how: better a clear message now than a failing create later. Returns 0, or -1 with |what|
+ * naming the failing step and errno set. */
+static int probe(file_store_t *fs, const char **what)
 {
     char tmp[TMP_NAME_SIZE], linked[TMP_NAME_SIZE];
     int ret = -1, fd;
 
     *what = "create a file";
-    if ((fd = create_temp(root_fd, tmp, ".probe")) < 0) {
+    if ((fd = create_temp(fs->root_fd, tmp, ".probe")) < 0) {
         return -1;
     }
     temp_name(linked, sizeof(linked), ".probe");
@@ -791,20 +936,60 @@ static int probe(int root_fd, const char **what)
         *what = "write and fsync a file";
         goto Exit;
     }
-    if (linkat(root_fd, tmp, root_fd, linked, 0) != 0) {
-        *what = "hard-link a file";
-        goto Exit;
+    fs->create_how = probe_create(fs, tmp, linked);
+    if (fs->create_how == CW_FILE_CREATE_LINK) {
+        if (linkat(fs->root_fd, tmp, fs->root_fd, linked, 0) != 0) {
+            *what = "hard-link a file";
+            goto Exit;
+        }
+        unlinkat(fs->root_fd, linked, 0);
     }
-    unlinkat(root_fd, linked, 0);
     ret = 0;
 
 Exit : {
     int saved = errno;
     close(fd);
-    unlinkat(root_fd, tmp, 0);
+    unlinkat(fs->root_fd, tmp, 0);
     errno = saved;
 }
     return ret;
+}
+
+/* in_memory tells a folder whose files live in memory: its I/O never blocks and its fsync does nothing. */
+static int in_memory(int fd)
+{
+    struct statfs st;
+    if (fstatfs(fd, &st) != 0) {
+        return 0;
+    }
+    return st.f_type == TMPFS_MAGIC || st.f_type == RAMFS_MAGIC;
+}
+
+const char *cw_file_create_name(cw_file_create_t how)
+{
+    switch (how) {
+    case CW_FILE_CREATE_LINK_FD:
+        return "link-fd";
+    case CW_FILE_CREATE_LINK_PROC:
+        return "link-proc";
+    case CW_FILE_CREATE_RENAME:
+        return "rename";
+    case CW_FILE_CREATE_LINK:
+        break;
+    }
+    return "link";
+}
+
+cw_file_create_t cw_store_file_create_mode(const cw_store_t *store)
+{
+    return store->backend == &file_backend ? ((const file_store_t *)store)->create_how : CW_FILE_CREATE_LINK;
+}
+
+void cw_store_file_force_create(cw_store_t *store, cw_file_create_t how)
+{
+    if (store->backend == &file_backend) {
+        ((file_store_t *)store)->create_how = how;
+    }
 }
 
 cw_store_t *cw_store_file_open(const char *dir, char *err, size_t err_size)
@@ -832,7 +1017,7 @@ cw_store_t *cw_store_file_open(const char *dir, char *err, size_t err_size)
         goto Error;
     }
     clean_temps(fs->root_fd, dir);
-    if (probe(fs->root_fd, &what) != 0) {
+    if (probe(fs, &what) != 0) {
         snprintf(err, err_size, "file store: directory %s is not usable: cannot %s: %s", dir, what,
                  strerror_r(errno, msg, sizeof(msg)));
         goto Error;
@@ -844,7 +1029,11 @@ cw_store_t *cw_store_file_open(const char *dir, char *err, size_t err_size)
     fs->super.url = cw_malloc(url_len);
     snprintf(fs->super.url, url_len, "file:%s", dir);
     fs->dir = cw_strdup(dir);
+    fs->in_memory = in_memory(fs->root_fd);
     fs->tail = &fs->head;
+    cw_logf(CW_LOG_DEBUG, "file store %s: %s; creates by %s", dir,
+            fs->in_memory ? "in memory (no fsync, operations on the calling loop)" : "on a disk (fsync, I/O threads)",
+            cw_file_create_name(fs->create_how));
     pthread_mutex_init(&fs->mutex, NULL);
     pthread_cond_init(&fs->cond, NULL);
     pthread_mutex_init(&fs->folders, NULL);

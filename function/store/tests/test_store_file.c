@@ -2,7 +2,11 @@
  * test_store_file.c: the file backend and the generic store layer: create-only
  * semantics, get/delete/list, name validation, races between threads and
  * between processes, work kept off the loop thread, URL parsing, start-up
- * checks and the /metrics series.
+ * checks and the /metrics series. The semantics run on a disk (TMPDIR or /tmp:
+ * I/O threads, fsync), in memory (/dev/shm when it is a tmpfs: operations on
+ * the caller's thread, no fsync), and once for each way of naming a created
+ * object that the store falls back to where the first is not available
+ * (cw_file_create_t).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,10 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <linux/magic.h>
 #include "cw/loop.h"
 #include "cw/metrics.h"
 #include "cw/util.h"
@@ -32,11 +38,49 @@ typedef struct st_fixture_t {
     cw_loop_t loop;
 } fixture_t;
 
+/* The group being run: where fixtures make their folder, and whether creates link(). */
+static struct {
+    const char *base; /* NULL: TMPDIR or /tmp */
+    int force;        /* -1: as the store chose at open; else a cw_file_create_t */
+} g_mode;
+
+#define MEMORY_BASE "/dev/shm"
+
+static int memory_available(void)
+{
+    struct statfs st;
+    return statfs(MEMORY_BASE, &st) == 0 && st.f_type == TMPFS_MAGIC && access(MEMORY_BASE, W_OK) == 0;
+}
+
+static char *make_fixture_dir(void)
+{
+    if (g_mode.base == NULL) {
+        return st_make_temp_dir("store-file");
+    }
+    char path[512];
+    snprintf(path, sizeof(path), "%s/cw-store-file-XXXXXX", g_mode.base);
+    return mkdtemp(path) != NULL ? cw_strdup(path) : NULL;
+}
+
+static void apply_mode(cw_store_t *store)
+{
+    if (g_mode.force >= 0) {
+        cw_store_file_force_create(store, (cw_file_create_t)g_mode.force);
+    }
+}
+
+static int run_group(const char *title, const struct CMUnitTest *tests, size_t num_tests, const char *base, int force)
+{
+    g_mode.base = base;
+    g_mode.force = force;
+    return _cmocka_run_group_tests(title, tests, num_tests, NULL, NULL);
+}
+
 static int setup(void **state)
 {
     fixture_t *f = cw_calloc(1, sizeof(*f));
     char err[256], url[600];
-    f->dir = st_make_temp_dir("store-file");
+    f->dir = make_fixture_dir();
     if (f->dir == NULL) {
         return -1;
     }
@@ -45,6 +89,7 @@ static int setup(void **state)
         fprintf(stderr, "open %s: %s\n", url, err);
         return -1;
     }
+    apply_mode(f->store);
     cw_loop_init(&f->loop);
     *state = f;
     return 0;
@@ -372,6 +417,7 @@ static int race_names(const char *dir, const char *who, int start_fd, unsigned c
         fprintf(stderr, "%s: %s\n", who, err);
         return -1;
     }
+    apply_mode(store);
     cw_loop_init(&loop);
     st_result_t *results = cw_calloc(NUM_FORK_NAMES, sizeof(*results));
     size_t n = 0;
@@ -529,6 +575,52 @@ static void test_io_runs_off_the_loop(void **state)
 }
 
 /* ---- URLs and start-up ---- */
+
+/* ---- in memory, operations run on the caller's thread ---- */
+
+static void test_memory_runs_inline(void **state)
+{
+    fixture_t *f = *state;
+    enum { NUM_OPS = 50 };
+    st_result_t *results = cw_calloc(NUM_OPS + 2, sizeof(*results));
+    size_t n = 0;
+
+    for (size_t i = 0; i != NUM_OPS; ++i) {
+        char name[64], path[700], body[32];
+        struct stat st;
+        snprintf(name, sizeof(name), "inline/%zu", i);
+        /* the body is the caller's: overwritten at once after the call, the object keeps what was passed */
+        snprintf(body, sizeof(body), "body-%zu", i);
+        results[i].counter = &n;
+        cw_store_create(f->store, &f->loop, name, body, strlen(body), st_capture, &results[i]);
+        memset(body, 'x', sizeof(body));
+        /* written before the call returned ... */
+        snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+        assert_int_equal(stat(path, &st), 0);
+    }
+    /* ... yet no completion ran inside a call, nor before the loop turned */
+    assert_int_equal(n, 0);
+    results[NUM_OPS].counter = &n;
+    cw_store_get(f->store, &f->loop, "inline/7", st_capture, &results[NUM_OPS]);
+    results[NUM_OPS + 1].counter = &n;
+    cw_store_list(f->store, &f->loop, "inline/", 1000, st_capture, &results[NUM_OPS + 1]);
+    assert_int_equal(n, 0);
+    /* every completion (listing included, from its thread) on this loop's thread */
+    assert_int_equal(st_run_until(&f->loop, &n, NUM_OPS + 2, ST_TIMEOUT_MS), 0);
+    for (size_t i = 0; i != NUM_OPS + 2; ++i) {
+        assert_int_equal(results[i].done, 1);
+        assert_int_equal(results[i].status, CW_STORE_OK);
+        assert_true(pthread_equal(results[i].thread, pthread_self()));
+    }
+    assert_int_equal(results[NUM_OPS].data_len, 6);
+    assert_memory_equal(results[NUM_OPS].data, "body-7", 6);
+    assert_int_equal(results[NUM_OPS + 1].num_names, NUM_OPS);
+    for (size_t i = 0; i != NUM_OPS + 2; ++i) {
+        st_result_free(&results[i]);
+    }
+    free(results);
+    assert_int_equal(count_temp_files(f->dir), 0);
+}
 
 static void test_open_urls(void **state)
 {
@@ -696,6 +788,16 @@ static void test_io_errors_are_reported(void **state)
     snprintf(moved, sizeof(moved), "%s/tmp-moved", f->dir);
     assert_int_equal(rename(tmp, moved), 0);
     write_file(f->dir, ".tmp", CW_STRLIT("not a folder"));
+    cw_file_create_t how = cw_store_file_create_mode(f->store);
+    if (how == CW_FILE_CREATE_LINK_FD || how == CW_FILE_CREATE_LINK_PROC) {
+        /* unnamed files need no temp folder */
+        assert_int_equal(st_create(f->store, &f->loop, "io/unnamed", CW_STRLIT("x"), &r), 0);
+        assert_int_equal(r.status, CW_STORE_OK);
+        st_result_free(&r);
+        assert_int_equal(unlink(tmp), 0);
+        assert_int_equal(rename(moved, tmp), 0);
+        return;
+    }
     assert_int_equal(st_create(f->store, &f->loop, "io/new", CW_STRLIT("x"), &r), 0);
     assert_int_equal(r.status, CW_STORE_UNAVAILABLE);
     assert_non_null(strstr(r.detail, "io/new"));
@@ -772,22 +874,56 @@ static void test_status_names(void **state)
     assert_string_equal(cw_store_status_name(CW_STORE_DENIED), "denied");
 }
 
+/* the store picks a way to create at open, the first its filesystem allows */
+static void test_create_mode_is_probed(void **state)
+{
+    fixture_t *f = *state;
+    cw_file_create_t how = cw_store_file_create_mode(f->store);
+    print_message("this filesystem creates by %s\n", cw_file_create_name(how));
+    /* every Linux filesystem a store lives on in practice (ext4, xfs, btrfs, tmpfs) has O_TMPFILE, and a
+     * process can always link through /proc */
+    assert_true(how == CW_FILE_CREATE_LINK_FD || how == CW_FILE_CREATE_LINK_PROC);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_create_get_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_names_denied_asynchronously, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_prefixes_and_reserved_names, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_threads_race_one_winner, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_processes_race_one_winner_per_name, setup, teardown),
+    /* the store's semantics, in every mode */
+#define SEMANTICS                                                                                                                  \
+    cmocka_unit_test_setup_teardown(test_create_get_delete, setup, teardown),                                                      \
+        cmocka_unit_test_setup_teardown(test_list, setup, teardown),                                                               \
+        cmocka_unit_test_setup_teardown(test_bad_names_denied_asynchronously, setup, teardown),                                    \
+        cmocka_unit_test_setup_teardown(test_bad_prefixes_and_reserved_names, setup, teardown),                                    \
+        cmocka_unit_test_setup_teardown(test_threads_race_one_winner, setup, teardown),                                            \
+        cmocka_unit_test_setup_teardown(test_processes_race_one_winner_per_name, setup, teardown),                                 \
+        cmocka_unit_test_setup_teardown(test_get_too_large_is_denied, setup, teardown),                                            \
+        cmocka_unit_test_setup_teardown(test_io_errors_are_reported, setup, teardown)
+    const struct CMUnitTest disk[] = {
+        SEMANTICS,
+        cmocka_unit_test_setup_teardown(test_create_mode_is_probed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_io_runs_off_the_loop, setup, teardown),
         cmocka_unit_test(test_open_urls),
         cmocka_unit_test(test_open_cleans_stale_temp_files),
-        cmocka_unit_test_setup_teardown(test_get_too_large_is_denied, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_io_errors_are_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
         cmocka_unit_test(test_status_names),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest memory[] = {
+        SEMANTICS,
+        cmocka_unit_test_setup_teardown(test_create_mode_is_probed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_runs_inline, setup, teardown),
+    };
+    const struct CMUnitTest fallback[] = {SEMANTICS};
+#undef SEMANTICS
+#define NUM(a) (sizeof(a) / sizeof((a)[0]))
+    int failed = run_group("file store on a disk", disk, NUM(disk), NULL, -1);
+    if (memory_available()) {
+        failed += run_group("file store in memory (" MEMORY_BASE ")", memory, NUM(memory), MEMORY_BASE, -1);
+        failed +=
+            run_group("file store in memory, temp files renamed", fallback, NUM(fallback), MEMORY_BASE, CW_FILE_CREATE_RENAME);
+    } else {
+        print_message("[  SKIPPED ] file store in memory: " MEMORY_BASE " is not a writable tmpfs here\n");
+    }
+    failed += run_group("file store linking through /proc", fallback, NUM(fallback), NULL, CW_FILE_CREATE_LINK_PROC);
+    failed += run_group("file store renaming temp files", fallback, NUM(fallback), NULL, CW_FILE_CREATE_RENAME);
+    failed += run_group("file store linking temp files", fallback, NUM(fallback), NULL, CW_FILE_CREATE_LINK);
+    return failed;
 }
