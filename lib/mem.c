@@ -84,6 +84,21 @@ void cw_buf_appends(cw_buf_t *buf, const char *s)
     cw_buf_append(buf, s, strlen(s));
 }
 
+void cw_buf_append_i64(cw_buf_t *buf, int64_t v)
+{
+    char digits[20], *p = digits + sizeof(digits);
+    /* the magnitude as unsigned: INT64_MIN has no positive twin */
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0) {
+        cw_buf_append(buf, "-", 1);
+    }
+    cw_buf_append(buf, p, (size_t)(digits + sizeof(digits) - p));
+}
+
 void cw_buf_vappendf(cw_buf_t *buf, const char *fmt, va_list ap)
 {
     va_list copy;

@@ -201,10 +201,21 @@ static int64_t now_ms(const event_op_t *op)
     return cw_wall_ms() + op->engine->clock_offset_ms;
 }
 
+/* name_of writes "<prefix><kind>/<id>[/<suffix>]" into |out| (NAME_MAX_LEN bytes; cut to fit, then refused as a name). */
 static void name_of(char *out, const event_op_t *op, const char *kind, const char *suffix)
 {
-    snprintf(out, NAME_MAX_LEN, "%s%s/%s%s%s", op->engine->cfg->store_prefix, kind, op->id, suffix != NULL ? "/" : "",
-             suffix != NULL ? suffix : "");
+    const char *parts[] = {op->engine->cfg->store_prefix, kind, "/", op->id, suffix != NULL ? "/" : "",
+                           suffix != NULL ? suffix : ""};
+    size_t n = 0;
+    for (size_t i = 0; i != CW_ARRAY_SIZE(parts); ++i) {
+        size_t len = strlen(parts[i]);
+        if (len > NAME_MAX_LEN - 1 - n) {
+            len = NAME_MAX_LEN - 1 - n;
+        }
+        memcpy(out + n, parts[i], len);
+        n += len;
+    }
+    out[n] = '\0';
 }
 
 static void op_free(event_op_t *op)
@@ -664,8 +675,9 @@ static int parse_record(event_op_t *op, const char *data, size_t len)
     const cJSON *sinks = cJSON_GetObjectItemCaseSensitive(root, "sinks");
     const cJSON *payload = cJSON_GetObjectItemCaseSensitive(root, "payload");
     const cJSON *slack = cJSON_GetObjectItemCaseSensitive(root, "slack");
+    /* A record without sinks needs no payload (none is written for one): nothing delivers it. */
     if (!cJSON_IsString(claim) || !cJSON_IsNumber(lease) || !cJSON_IsString(route) || !cJSON_IsArray(sinks) ||
-        !cJSON_IsObject(payload) || cJSON_GetArraySize(sinks) > CW_EVENT_MAX_SINKS) {
+        (!cJSON_IsObject(payload) && cJSON_GetArraySize(sinks) != 0) || cJSON_GetArraySize(sinks) > CW_EVENT_MAX_SINKS) {
         goto Exit;
     }
     op->record_lease_until_ms = (int64_t)lease->valuedouble;
@@ -689,7 +701,7 @@ static int parse_record(event_op_t *op, const char *data, size_t len)
         ++op->num_sinks;
     }
     free(op->payload_json);
-    op->payload_json = cJSON_PrintUnformatted(payload);
+    op->payload_json = cJSON_IsObject(payload) ? cJSON_PrintUnformatted(payload) : NULL;
     free(op->slack_json);
     op->slack_json = cJSON_IsObject(slack) ? cJSON_PrintUnformatted(slack) : NULL;
     ok = 1;
@@ -949,11 +961,22 @@ static void build_record(event_op_t *op)
     op->slack_json = c.slack_json;
 
     cw_buf_t b = CW_BUF_INIT;
-    cw_buf_reserve(&b, 256 + strlen(c.payload_json) + (c.slack_json != NULL ? strlen(c.slack_json) : 0) + strlen(c.original_json));
-    cw_buf_appendf(&b,
-                   "{\"v\":1,\"id\":\"%s\",\"claim\":\"%s\",\"received_at\":\"%s\",\"received_ms\":%lld,\"lease_until_ms\":%lld,"
-                   "\"route\":\"%s\",\"sinks\":[",
-                   op->id, op->claim, op->received_at, (long long)op->received_ms, (long long)op->record_lease_until_ms, c.route);
+    cw_buf_reserve(&b, 256 + (c.payload_json != NULL ? strlen(c.payload_json) : 0) +
+                           (c.slack_json != NULL ? strlen(c.slack_json) : 0) + strlen(c.original_json));
+    /* appended piece by piece: no printf on the path of every new event */
+    cw_buf_appends(&b, "{\"v\":1,\"id\":\"");
+    cw_buf_appends(&b, op->id);
+    cw_buf_appends(&b, "\",\"claim\":\"");
+    cw_buf_appends(&b, op->claim);
+    cw_buf_appends(&b, "\",\"received_at\":\"");
+    cw_buf_appends(&b, op->received_at);
+    cw_buf_appends(&b, "\",\"received_ms\":");
+    cw_buf_append_i64(&b, op->received_ms);
+    cw_buf_appends(&b, ",\"lease_until_ms\":");
+    cw_buf_append_i64(&b, op->record_lease_until_ms);
+    cw_buf_appends(&b, ",\"route\":\"");
+    cw_buf_appends(&b, c.route);
+    cw_buf_appends(&b, "\",\"sinks\":[");
     for (size_t i = 0; i != c.num_sinks; ++i) {
         if (i != 0) {
             cw_buf_append(&b, ",", 1);
@@ -962,8 +985,11 @@ static void build_record(event_op_t *op)
         cw_buf_appends(&b, c.sink_names[i]);
         cw_buf_append(&b, "\"", 1);
     }
-    cw_buf_appends(&b, "],\"payload\":");
-    cw_buf_appends(&b, c.payload_json);
+    cw_buf_appends(&b, "]");
+    if (c.payload_json != NULL) {
+        cw_buf_appends(&b, ",\"payload\":");
+        cw_buf_appends(&b, c.payload_json);
+    }
     if (c.slack_json != NULL) {
         cw_buf_appends(&b, ",\"slack\":");
         cw_buf_appends(&b, c.slack_json);
@@ -984,7 +1010,9 @@ static event_op_t *op_new(const cw_engine_t *engine, cw_loop_t *loop, const char
     op->cb = cb;
     op->data = data;
     op->started_ms = cw_now_ms();
-    snprintf(op->id, sizeof(op->id), "%s", id);
+    size_t id_len = strnlen(id, sizeof(op->id) - 1);
+    memcpy(op->id, id, id_len);
+    op->id[id_len] = '\0';
     uint8_t claim[16];
     cw_random_bytes(claim, sizeof(claim));
     cw_hex_encode(op->claim, claim, sizeof(claim));
@@ -996,7 +1024,9 @@ cw_event_op_t *cw_event_submit(const cw_engine_t *engine, cw_loop_t *loop, const
     event_op_t *op = op_new(engine, loop, ev->id, cb, data);
     op->build = ev->build;
     op->build_data = ev->build_data;
-    snprintf(op->received_at, sizeof(op->received_at), "%s", ev->received_at);
+    size_t at_len = strnlen(ev->received_at, sizeof(op->received_at) - 1);
+    memcpy(op->received_at, ev->received_at, at_len);
+    op->received_at[at_len] = '\0';
     op->received_ms = ev->received_ms;
     op->record_lease_until_ms = ev->received_ms + lease_ms(op, 0);
     op->released = ev->released;

@@ -86,9 +86,10 @@ typedef struct st_cw_event_content_t {
     const char *route; /* "outreach", "nurture", "skip"; static */
     size_t num_sinks;
     const char *sink_names[CW_EVENT_MAX_SINKS]; /* "outreach", "nurture", "zapier", "slack"; static */
-    char *payload_json;                         /* the sink body for webhooks and Zapier (lead + event_id, route, received_at) */
-    char *slack_json;                           /* Slack's message; NULL when Slack is not a sink */
-    char *original_json;                        /* the object as received */
+    char *payload_json;  /* the sink body for webhooks and Zapier (lead + event_id, route, received_at); may be NULL when
+                          * there are no sinks (nothing would ever deliver it) */
+    char *slack_json;    /* Slack's message; NULL when Slack is not a sink */
+    char *original_json; /* the object as received */
 } cw_event_content_t;
 
 /* cw_event_build_fn fills |out|; runs once, on the loop's thread, inside

@@ -201,10 +201,18 @@ static void respond_outcome(callback_t *cb, const cw_event_outcome_t *o)
         int pending = o->kind == CW_EVENT_ACCEPTED;
         outcome = pending ? OUT_ACCEPTED : OUT_PROCESSED;
         status = pending ? 202 : 200;
-        cw_buf_appendf(&b, "{\"status\":\"%s\",\"id\":\"%s\",\"route\":\"%s\",\"deliveries\":{", pending ? "accepted" : "processed",
-                       o->id, o->route != NULL ? o->route : "skip");
+        /* appended piece by piece: no printf on the path of every callback */
+        cw_buf_appends(&b, pending ? "{\"status\":\"accepted\",\"id\":\"" : "{\"status\":\"processed\",\"id\":\"");
+        cw_buf_appends(&b, o->id);
+        cw_buf_appends(&b, "\",\"route\":\"");
+        cw_buf_appends(&b, o->route != NULL ? o->route : "skip");
+        cw_buf_appends(&b, "\",\"deliveries\":{");
         for (size_t i = 0; i != o->num_sinks; ++i) {
-            cw_buf_appendf(&b, "%s\"%s\":\"%s\"", i == 0 ? "" : ",", o->sink_names[i], cw_sink_state_name(o->sink_states[i]));
+            cw_buf_appends(&b, i == 0 ? "\"" : ",\"");
+            cw_buf_appends(&b, o->sink_names[i]);
+            cw_buf_appends(&b, "\":\"");
+            cw_buf_appends(&b, cw_sink_state_name(o->sink_states[i]));
+            cw_buf_appends(&b, "\"");
         }
         cw_buf_appends(&b, "}");
         if (pending) {
@@ -291,7 +299,8 @@ static void build_content(void *data, const char *received_at, cw_event_content_
             out->sink_names[out->num_sinks++] = cw_sink_name((cw_sink_t)s);
         }
     }
-    out->payload_json = cw_sink_payload(&cb->lead, cb->id, cb->route, received_at, &len);
+    /* An event without sinks never delivers: its record keeps the body as received, no payload. */
+    out->payload_json = cb->sinks != 0 ? cw_sink_payload(&cb->lead, cb->id, cb->route, received_at, &len) : NULL;
     out->slack_json = (cb->sinks & CW_SINK_BIT(CW_SINK_SLACK)) != 0 ? cw_slack_payload(&cb->lead, cb->id, &len) : NULL;
     /* The parsed trees are bigger than the body they came from: gone as soon as the content is built. */
     cw_lead_free(&cb->lead);

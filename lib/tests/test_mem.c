@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -104,6 +105,22 @@ static void test_buf_appendf(void **state)
     cw_buf_free(&b);
 }
 
+static void test_buf_append_i64(void **state)
+{
+    static const int64_t values[] = {0, 1, -1, 9, 10, 1795848458123, -1795848458123, INT64_MAX, INT64_MIN};
+    for (size_t i = 0; i != sizeof(values) / sizeof(values[0]); ++i) {
+        cw_buf_t b = CW_BUF_INIT;
+        char want[32];
+        snprintf(want, sizeof(want), "x%lldy", (long long)values[i]);
+        cw_buf_append(&b, "x", 1);
+        cw_buf_append_i64(&b, values[i]);
+        cw_buf_append(&b, "y", 1);
+        assert_string_equal(b.base, want);
+        assert_int_equal(b.len, strlen(want));
+        cw_buf_free(&b);
+    }
+}
+
 static void test_buf_reset_and_release(void **state)
 {
     cw_buf_t b = CW_BUF_INIT;
@@ -146,6 +163,7 @@ int main(void)
         cmocka_unit_test(test_alloc),
         cmocka_unit_test(test_buf_growth),
         cmocka_unit_test(test_buf_appendf),
+        cmocka_unit_test(test_buf_append_i64),
         cmocka_unit_test(test_buf_reset_and_release),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,6 +30,8 @@ static void test_rfc3339(void **state)
     assert_rfc3339(INT64_C(946684800001), "2000-01-01T00:00:00.001Z");
     assert_rfc3339(INT64_C(2147483648500), "2038-01-19T03:14:08.500Z"); /* past 32-bit time_t */
     assert_rfc3339(INT64_C(253402300799999), "9999-12-31T23:59:59.999Z");
+    assert_rfc3339(-1, "1969-12-31T23:59:59.999Z");                        /* before the epoch */
+    assert_rfc3339(INT64_C(253402300800000), "10000-01-01T00:00:00.000Z"); /* past year 9999: as printf writes it */
     /* A short buffer is cut and still terminated. */
     char small[11];
     cw_format_rfc3339(small, sizeof(small), 0);

@@ -301,7 +301,7 @@ static void build_sinkless_content(void *data, const char *received_at, cw_event
 {
     ++builds;
     out->route = "skip";
-    out->payload_json = cw_strdup("{\"icp_score\":12}");
+    out->payload_json = NULL; /* as the receiver builds it: nothing would deliver a payload */
     out->original_json = cw_strdup("{\"icp_score\":12}");
 }
 
@@ -419,6 +419,16 @@ static void test_sinkless_event_is_complete_when_recorded(void **state)
     assert_true(exists(w, "events", id, NULL));
     assert_false(exists(w, "done", id, NULL));
     assert_false(exists(w, "pending", id, NULL));
+    /* The record holds the body as received, no payload. */
+    st_result_t rec = {0};
+    char rec_name[200];
+    snprintf(rec_name, sizeof(rec_name), "events/%s", id);
+    assert_int_equal(st_get(w->store->inner, &w->loop, rec_name, &rec), 0);
+    assert_int_equal(rec.status, CW_STORE_OK);
+    assert_null(strstr(rec.data, "\"payload\""));
+    assert_non_null(strstr(rec.data, "\"original\":{\"icp_score\":12}"));
+    assert_non_null(strstr(rec.data, "\"sinks\":[]"));
+    st_result_free(&rec);
     /* A copy of it is a duplicate, whatever the lease. */
     assert_int_equal(submit_sinkless(w, id).kind, CW_EVENT_DUPLICATE);
     expire_leases(w);

@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* cw_malloc returns |size| bytes (at least 1); aborts on exhaustion. */
 void *cw_malloc(size_t size);
@@ -41,6 +42,8 @@ void cw_buf_reserve(cw_buf_t *buf, size_t extra);
 void cw_buf_append(cw_buf_t *buf, const void *s, size_t len);
 /* cw_buf_appends appends NUL-terminated |s|. */
 void cw_buf_appends(cw_buf_t *buf, const char *s);
+/* cw_buf_append_i64 appends |v| in decimal (what "%lld" writes, without formatting a format). */
+void cw_buf_append_i64(cw_buf_t *buf, int64_t v);
 /* cw_buf_appendf appends printf-formatted text. */
 void cw_buf_appendf(cw_buf_t *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cw_buf_vappendf(cw_buf_t *buf, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
