@@ -5,8 +5,9 @@
 # event record the store could not read back refuses to start.
 . "$(dirname "$0")/../lib.sh"
 start_mock || exit 1
-# Every outreach delivery takes 1.5 s: callbacks stay in progress that long.
-curl -s -X POST "$MOCK_URL/_harness/sinks/outreach" -d '{"latency_ms":1500}' >/dev/null
+# Every outreach delivery takes 3 s: callbacks stay in progress that long (room for a loaded machine to send
+# the next request while they do).
+curl -s -X POST "$MOCK_URL/_harness/sinks/outreach" -d '{"latency_ms":3000}' >/dev/null
 start_function bp WORKERS=1 CLAY_WEBHOOK_SECRET=s3cret STORE_URL="file:$E2E_TMP/store" \
     OUTREACH_WEBHOOK_URL="$MOCK_URL/sinks/outreach" MAX_INFLIGHT=2 MAX_BODY_BYTES=40000 MAX_INFLIGHT_BYTES=65536 || exit 1
 url=$FN_URL_bp
@@ -23,14 +24,26 @@ wait_bg() { # waits for the posts only (plain `wait` would wait for the servers 
     for p in "${BG[@]}"; do wait "$p"; done
     BG=()
 }
+# wait_attempts N: until the outreach mock has had N delivery attempts (each callback is then in progress,
+# held by its 3 s delivery), at most 10 s: a fixed sleep was too short on a loaded machine.
+wait_attempts() {
+    local i n
+    for i in $(seq 200); do
+        n=$(curl -s "$MOCK_URL/_harness/deliveries?summary=1" | grep -o '"attempts_by_sink":{"outreach":[0-9]*' | grep -o '[0-9]*$')
+        [ "${n:-0}" -ge "$1" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
 lead='{"email":"ada@example.com","icp_score":88}'
 post_bg 1 "$lead"
 post_bg 2 "$lead"
-sleep 0.4
+wait_attempts 2 || echo "  (the two callbacks did not reach the sink within 10 s)"
 post_bg 3 "$lead"
 wait_bg
 check "two callbacks in progress: both answered 200" test "$(cat "$E2E_TMP/r.1")$(cat "$E2E_TMP/r.2")" = 200200
-check "the third, past MAX_INFLIGHT=2, answered 503" test "$(cat "$E2E_TMP/r.3")" = 503
+check "the third, past MAX_INFLIGHT=2, answered 503 (got $(cat "$E2E_TMP/r.3") $(head -c 200 "$E2E_TMP/b.3"))" \
+    test "$(cat "$E2E_TMP/r.3")" = 503
 check "503 says overloaded" grep -q '"error":"overloaded"' "$E2E_TMP/b.3"
 check "503 carries Retry-After: 1" grep -qi '^retry-after: 1' "$E2E_TMP/h.3"
 
@@ -42,7 +55,7 @@ check "after they finished, a new callback is accepted (${r%% *})" test "${r%% *
 pad=$(head -c 34900 /dev/zero | tr '\0' 'x')
 big="{\"email\":\"bob@example.com\",\"icp_score\":88,\"notes\":\"$pad\"}"
 post_bg 5 "$big"
-sleep 0.4
+wait_attempts 4 || echo "  (the big callback did not reach the sink within 10 s)"
 post_bg 6 "$big"
 wait_bg
 check "bytes: the first big callback answered 200" test "$(cat "$E2E_TMP/r.5")" = 200
@@ -60,12 +73,12 @@ url_saved=$url
 url=$url_rb
 post_bg 7 "$mid"
 post_bg 8 "$mid"
-sleep 0.4
+wait_attempts 6 || echo "  (the two 400 kB callbacks did not reach the sink within 10 s)"
 post_bg 9 "$mid"
 wait_bg
 url=$url_saved
 check "receiving: two 400 kB callbacks in progress answered 200" test "$(cat "$E2E_TMP/r.7")$(cat "$E2E_TMP/r.8")" = 200200
-check "receiving: the third, past MAX_RECEIVING_BYTES, answered 503 overloaded from its headers" \
+check "receiving: the third, past MAX_RECEIVING_BYTES, answered 503 overloaded from its headers (got $(cat "$E2E_TMP/r.9") $(head -c 200 "$E2E_TMP/b.9"))" \
     bash -c "test \"\$(cat '$E2E_TMP/r.9')\" = 503 && grep -q overloaded '$E2E_TMP/b.9' && grep -qi '^retry-after: 1' '$E2E_TMP/h.9'"
 check "... counted as refused before its body" \
     bash -c "curl -s '$url_rb/metrics' | grep -E '^clay_refused_before_body_total\\{status=\"503\"\\} [1-9]' >/dev/null"
