@@ -278,9 +278,18 @@ static cw_lead_status_t normalise(cw_lead_t *lead, char *detail, size_t detail_s
         [F_TITLE] = &lead->title,         [F_LINKEDIN_URL] = &lead->linkedin_url, [F_INDUSTRY] = &lead->industry,
     };
 
+    /* the field of each of the first members, kept for the second pass below (field_of folds the key and
+     * scans the alias table: the costliest step of a parse) */
+    enum { MEMO = 64 };
+    signed char memo[MEMO];
+    size_t index = 0;
     cJSON_ArrayForEach(item, lead->original)
     {
         int f = field_of(item);
+        if (index < MEMO) {
+            memo[index] = (signed char)f;
+        }
+        ++index;
         if (f >= 0 && winner[f] == NULL && is_present(item)) {
             winner[f] = item;
         }
@@ -320,10 +329,12 @@ static cw_lead_status_t normalise(cw_lead_t *lead, char *detail, size_t detail_s
         }
     }
 
+    index = 0;
     cJSON_ArrayForEach(item, lead->original)
     {
-        if (item->string != NULL && field_of(item) < 0 &&
-            !cJSON_AddItemReferenceToObject(lead->normalised, item->string, (cJSON *)item)) {
+        int f = index < MEMO ? memo[index] : field_of(item);
+        ++index;
+        if (item->string != NULL && f < 0 && !cJSON_AddItemReferenceToObject(lead->normalised, item->string, (cJSON *)item)) {
             cw_json_oom();
         }
     }
