@@ -61,6 +61,12 @@ static int on_relay_off(cw_worker_t *worker, h2o_req_t *req, void *data)
     return 0;
 }
 
+static int on_relay_off_headers(cw_worker_t *worker, h2o_req_t *req, void *data)
+{
+    cw_req_refuse(req, 404, "relay_off", "the relay is off: set CLAY_WEBHOOK_URLS to turn it on", NULL, NULL);
+    return -1;
+}
+
 static int on_not_found(cw_worker_t *worker, h2o_req_t *req, void *data)
 {
     cw_respond_error(req, 404, "not_found", "no such endpoint");
@@ -166,11 +172,13 @@ static int serve(void)
     cw_server_route(server, "/readyz", cw_readyz_handle, readyz);
     cw_server_route(server, "/metrics", on_metrics, &app);
     cw_server_route_ex(server, "/api/clay/enriched", cw_receiver_handle, cw_receiver_check_headers, app.receiver);
-    cw_server_route(server, "/internal/redrive", cw_redrive_handle, (void *)cw_receiver_engine(app.receiver));
+    /* Every endpoint that takes a body refuses what it would refuse from the headers, before reading the body. */
+    cw_server_route_ex(server, "/internal/redrive", cw_redrive_handle, cw_redrive_check_headers,
+                       (void *)cw_receiver_engine(app.receiver));
     if (app.relay != NULL) {
-        cw_server_route(server, "/api/clay/rows", cw_relay_handle, app.relay);
+        cw_server_route_ex(server, "/api/clay/rows", cw_relay_handle, cw_relay_check_headers, app.relay);
     } else {
-        cw_server_route(server, "/api/clay/rows", on_relay_off, &app);
+        cw_server_route_ex(server, "/api/clay/rows", on_relay_off, on_relay_off_headers, &app);
     }
     cw_server_route_ex(server, "/", on_not_found, on_not_found_headers, &app);
     if (cw_server_listen(server) != 0) {

@@ -178,22 +178,48 @@ static void on_http_run_done(const cw_redrive_summary_t *s, void *data)
     free(hr);
 }
 
+/* refusal tells whether POST /internal/redrive refuses |req| from its headers alone, and how (one place for the
+ * handler and the header check). */
+typedef struct st_refusal_t {
+    int status;
+    const char *code, *detail;
+} refusal_t;
+
+static int refuses(const cw_engine_t *engine, h2o_req_t *req, refusal_t *out)
+{
+    cw_redrive_init_metrics();
+    if (engine->cfg->redrive_token == NULL) {
+        *out = (refusal_t){404, "redrive_off", "set REDRIVE_TOKEN to turn POST /internal/redrive on"};
+    } else if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+        *out = (refusal_t){405, "method_not_allowed", "use POST"};
+    } else if (!cw_bearer_matches(cw_req_header(req, H2O_STRLIT("authorization")), engine->cfg->redrive_token)) {
+        cw_counter_inc(denied_counter);
+        *out = (refusal_t){401, "unauthorized", "Authorization: Bearer <REDRIVE_TOKEN> required"};
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+int cw_redrive_check_headers(cw_worker_t *worker, h2o_req_t *req, void *data)
+{
+    refusal_t r;
+    if (!refuses(data, req, &r)) {
+        return 0;
+    }
+    cw_req_refuse(req, r.status, r.code, r.detail, r.status == 405 ? "allow" : NULL, r.status == 405 ? "POST" : NULL);
+    return -1;
+}
+
 int cw_redrive_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
 {
     const cw_engine_t *engine = data;
-    cw_redrive_init_metrics();
-    if (engine->cfg->redrive_token == NULL) {
-        cw_respond_error(req, 404, "redrive_off", "set REDRIVE_TOKEN to turn POST /internal/redrive on");
-        return 0;
-    }
-    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
-        cw_add_header(req, "allow", "POST");
-        cw_respond_error(req, 405, "method_not_allowed", "use POST");
-        return 0;
-    }
-    if (!cw_bearer_matches(cw_req_header(req, H2O_STRLIT("authorization")), engine->cfg->redrive_token)) {
-        cw_counter_inc(denied_counter);
-        cw_respond_error(req, 401, "unauthorized", "Authorization: Bearer <REDRIVE_TOKEN> required");
+    refusal_t r;
+    if (refuses(engine, req, &r)) {
+        if (r.status == 405) {
+            cw_add_header(req, "allow", "POST");
+        }
+        cw_respond_error(req, r.status, r.code, r.detail);
         return 0;
     }
     http_run_t *hr = cw_calloc(1, sizeof(*hr));

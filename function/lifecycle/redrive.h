@@ -44,5 +44,8 @@ void cw_redrive_init_metrics(void);
 
 /* cw_redrive_handle is the cw_handler_fn of POST /internal/redrive; |data| is the engine. */
 int cw_redrive_handle(cw_worker_t *worker, h2o_req_t *req, void *data);
+/* cw_redrive_check_headers is its cw_headers_fn: a request the handler would refuse (redrive off, not POST, no
+ * valid token) is answered the same way from its headers, before any of its body is read. */
+int cw_redrive_check_headers(cw_worker_t *worker, h2o_req_t *req, void *data);
 
 #endif

@@ -659,26 +659,48 @@ static int take_budget(cw_relay_t *relay, h2o_req_t *req, size_t n, const char *
     return 429;
 }
 
+/* refuses tells whether the relay refuses |req| from its headers alone, and how (one place for the handler and
+ * the header check). Fail closed: without a configured token nothing passes, whatever the request. */
+static int refuses(cw_relay_t *relay, h2o_req_t *req, int *status, const char **code, const char **detail)
+{
+    if (relay->cfg->relay_token == NULL) {
+        cw_counter_inc(relay->requests_denied);
+        *status = 401, *code = "unauthorized", *detail = "RELAY_TOKEN is not set: the relay refuses every request";
+    } else if (!cw_bearer_matches(cw_req_header(req, H2O_STRLIT("authorization")), relay->cfg->relay_token)) {
+        cw_counter_inc(relay->requests_denied);
+        *status = 401, *code = "unauthorized", *detail = "Authorization: Bearer <RELAY_TOKEN> required";
+    } else if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+        *status = 405, *code = "method_not_allowed", *detail = "use POST";
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+int cw_relay_check_headers(cw_worker_t *worker, h2o_req_t *req, void *data)
+{
+    int status;
+    const char *code, *why;
+    if (!refuses(data, req, &status, &code, &why)) {
+        return 0;
+    }
+    cw_req_refuse(req, status, code, why, status == 405 ? "allow" : NULL, status == 405 ? "POST" : NULL);
+    return -1;
+}
+
 int cw_relay_handle(cw_worker_t *worker, h2o_req_t *req, void *data)
 {
     cw_relay_t *relay = data;
     char detail[320];
     const char *code = NULL;
 
-    /* Fail closed: without a configured token nothing passes this, whatever the request. */
-    if (relay->cfg->relay_token == NULL) {
-        cw_counter_inc(relay->requests_denied);
-        cw_respond_error(req, 401, "unauthorized", "RELAY_TOKEN is not set: the relay refuses every request");
-        return 0;
-    }
-    if (!cw_bearer_matches(cw_req_header(req, H2O_STRLIT("authorization")), relay->cfg->relay_token)) {
-        cw_counter_inc(relay->requests_denied);
-        cw_respond_error(req, 401, "unauthorized", "Authorization: Bearer <RELAY_TOKEN> required");
-        return 0;
-    }
-    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
-        cw_add_header(req, "allow", "POST");
-        cw_respond_error(req, 405, "method_not_allowed", "use POST");
+    int refused_status;
+    const char *refused_detail;
+    if (refuses(relay, req, &refused_status, &code, &refused_detail)) {
+        if (refused_status == 405) {
+            cw_add_header(req, "allow", "POST");
+        }
+        cw_respond_error(req, refused_status, code, refused_detail);
         return 0;
     }
     wstate_t *ws = worker_state(relay, worker);
