@@ -318,23 +318,11 @@ static cw_auth_result_t verify_hmac(const cw_auth_t *auth, const cw_auth_headers
  * Returns 0, or -1 (also on overflow). */
 static int parse_timestamp(const char *s, size_t len, uint64_t *out)
 {
-    uint64_t v = 0;
-
-    if (len == 0 || len > CW_AUTH_MAX_TIMESTAMP_DIGITS) {
+    /* cw_parse_u64 forgives surrounding blanks; a signed timestamp must be the digits alone */
+    if (len == 0 || len > CW_AUTH_MAX_TIMESTAMP_DIGITS || s[0] < '0' || s[0] > '9' || s[len - 1] < '0' || s[len - 1] > '9') {
         return -1;
     }
-    for (size_t i = 0; i != len; ++i) {
-        if (s[i] < '0' || s[i] > '9') {
-            return -1;
-        }
-        uint64_t d = (uint64_t)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10) {
-            return -1;
-        }
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
+    return cw_parse_u64(s, len, 0, UINT64_MAX, out);
 }
 
 /* Walks the space-separated entries of a webhook-signature value. Returns 1 and
