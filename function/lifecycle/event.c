@@ -662,13 +662,31 @@ static void own_resumed(event_op_t *op)
 
 /* ---- inspecting an existing record ---- */
 
-static int parse_record(event_op_t *op, const char *data, size_t len)
+/* parse_head parses a record without the body as received, which build_record writes last after
+ * ',"original":' and which no step after the create reads: on a duplicate or a resume it is most of the
+ * parse. The cut is checked by the parse itself: the marker can appear earlier only as a member of a nested
+ * object (a string holds its quotes escaped), where cutting leaves braces unclosed and the parse fails.
+ * Returns the tree, or NULL (the caller then parses the whole record). */
+static cJSON *parse_head(const char *data, size_t len)
 {
-    int ok = 0;
-    cJSON *root = cJSON_ParseWithLength(data, len);
-    if (root == NULL) {
-        goto Exit;
+    static const char marker[] = ",\"original\":";
+    const char *cut = len >= sizeof(marker) ? memmem(data, len, marker, sizeof(marker) - 1) : NULL;
+    if (cut == NULL) {
+        return NULL;
     }
+    size_t head_len = (size_t)(cut - data);
+    char *head = cw_malloc(head_len + 2);
+    memcpy(head, data, head_len);
+    head[head_len] = '}';
+    head[head_len + 1] = '\0';
+    cJSON *root = cJSON_ParseWithLength(head, head_len + 1);
+    free(head);
+    return root;
+}
+
+/* read_record takes what the event needs from the parsed record |root|. Returns 1, or 0 when it lacks any. */
+static int read_record(event_op_t *op, const cJSON *root)
+{
     const cJSON *claim = cJSON_GetObjectItemCaseSensitive(root, "claim");
     const cJSON *lease = cJSON_GetObjectItemCaseSensitive(root, "lease_until_ms");
     const cJSON *route = cJSON_GetObjectItemCaseSensitive(root, "route");
@@ -678,7 +696,7 @@ static int parse_record(event_op_t *op, const char *data, size_t len)
     /* A record without sinks needs no payload (none is written for one): nothing delivers it. */
     if (!cJSON_IsString(claim) || !cJSON_IsNumber(lease) || !cJSON_IsString(route) || !cJSON_IsArray(sinks) ||
         (!cJSON_IsObject(payload) && cJSON_GetArraySize(sinks) != 0) || cJSON_GetArraySize(sinks) > CW_EVENT_MAX_SINKS) {
-        goto Exit;
+        return 0;
     }
     op->record_lease_until_ms = (int64_t)lease->valuedouble;
     snprintf(op->stored_claim, sizeof(op->stored_claim), "%s", claim->valuestring);
@@ -693,7 +711,7 @@ static int parse_record(event_op_t *op, const char *data, size_t len)
     cJSON_ArrayForEach(s, sinks)
     {
         if (!cJSON_IsString(s) || cw_event_sink_index(s->valuestring) < 0) {
-            goto Exit;
+            return 0;
         }
         op->sink_names[op->num_sinks] = cw_strdup(s->valuestring);
         op->slots[op->num_sinks] = (sink_slot_t){op, op->num_sinks, 0};
@@ -704,9 +722,20 @@ static int parse_record(event_op_t *op, const char *data, size_t len)
     op->payload_json = cJSON_IsObject(payload) ? cJSON_PrintUnformatted(payload) : NULL;
     free(op->slack_json);
     op->slack_json = cJSON_IsObject(slack) ? cJSON_PrintUnformatted(slack) : NULL;
-    ok = 1;
-Exit:
+    return 1;
+}
+
+/* parse_record reads the stored record |data|: its head alone when that holds everything (a record written
+ * otherwise, by another version, is read whole). Returns 1, or 0 for a record that cannot be read. */
+static int parse_record(event_op_t *op, const char *data, size_t len)
+{
+    cJSON *root = parse_head(data, len);
+    int ok = root != NULL && read_record(op, root);
     cJSON_Delete(root);
+    if (!ok && (root = cJSON_ParseWithLength(data, len)) != NULL) {
+        ok = read_record(op, root);
+        cJSON_Delete(root);
+    }
     return ok;
 }
 

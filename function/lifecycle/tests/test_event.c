@@ -611,6 +611,40 @@ static void test_permanent_refusal_is_a_dead_letter(void **state)
     world_free(w);
 }
 
+/* A record is read from its head when the body as received comes last, as this version writes it, and whole
+ * otherwise: a payload holding a member named "original" (a lead's own field passes through to the sinks), or
+ * "original" before the payload (another order). Each is resumed and delivered once. */
+static void test_record_read_whatever_its_layout(void **state)
+{
+    static const char *const layouts[] = {
+        "{\"v\":1,\"claim\":\"c\",\"received_at\":\"2026-11-28T00:00:00.000Z\",\"received_ms\":0,"
+        "\"lease_until_ms\":0,\"route\":\"outreach\",\"sinks\":[\"outreach\"],\"payload\":{\"email\":\"a@example.com\"},"
+        "\"original\":{\"email\":\"a@example.com\"}}",
+        "{\"v\":1,\"claim\":\"c\",\"received_at\":\"2026-11-28T00:00:00.000Z\",\"received_ms\":0,"
+        "\"lease_until_ms\":0,\"route\":\"outreach\",\"sinks\":[\"outreach\"],\"payload\":{\"email\":\"a@example.com\","
+        "\"original\":{\"k\":1}},\"original\":{\"email\":\"a@example.com\",\"original\":{\"k\":1}}}",
+        "{\"v\":1,\"claim\":\"c\",\"received_at\":\"2026-11-28T00:00:00.000Z\",\"received_ms\":0,"
+        "\"lease_until_ms\":0,\"original\":{\"email\":\"a@example.com\"},\"route\":\"outreach\",\"sinks\":[\"outreach\"],"
+        "\"payload\":{\"email\":\"a@example.com\"}}",
+    };
+    sink_reset(200);
+    world_t *w = world_new();
+    for (size_t i = 0; i != CW_ARRAY_SIZE(layouts); ++i) {
+        char id[65], name[100], key[100];
+        snprintf(id, sizeof(id), "%s", test_id(300 + (int)i));
+        snprintf(name, sizeof(name), "events/%s", id);
+        st_result_t r = {0};
+        assert_int_equal(st_create(w->store->inner, &w->loop, name, layouts[i], strlen(layouts[i]), &r), 0);
+        assert_int_equal(r.status, CW_STORE_OK);
+        st_result_free(&r);
+        got_t g = resume(w, id);
+        assert_int_equal(g.kind, CW_EVENT_PROCESSED);
+        snprintf(key, sizeof(key), "%s:outreach", id);
+        assert_int_equal(sink_count(key), 1);
+    }
+    world_free(w);
+}
+
 static void test_redrive_run_summarises(void **state)
 {
     sink_reset(503);
@@ -665,6 +699,7 @@ int main(void)
         cmocka_unit_test(test_lease_running_is_in_progress_then_taken_over),
         cmocka_unit_test(test_sink_outage_then_redrive),
         cmocka_unit_test(test_permanent_refusal_is_a_dead_letter),
+        cmocka_unit_test(test_record_read_whatever_its_layout),
         cmocka_unit_test(test_redrive_run_summarises),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
