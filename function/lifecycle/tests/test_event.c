@@ -24,64 +24,10 @@
 #include "cw/server.h"
 #include "event.h"
 #include "redrive.h"
+#include "sink_test_util.h"
 #include "store_test_util.h"
 
-/* ---- a sink that counts deliveries by Idempotency-Key ---- */
-
-#define MAX_KEYS 64
-static pthread_mutex_t sink_mutex = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-    char key[160];
-    int count;
-} sink_keys[MAX_KEYS];
-static size_t num_sink_keys;
-static int sink_status = 200;
-
-static int on_sink(cw_worker_t *worker, h2o_req_t *req, void *data)
-{
-    h2o_iovec_t key = cw_req_header(req, H2O_STRLIT("idempotency-key"));
-    pthread_mutex_lock(&sink_mutex);
-    int status = sink_status;
-    if (status == 200 && key.base != NULL && key.len < sizeof(sink_keys[0].key)) {
-        size_t i;
-        for (i = 0; i != num_sink_keys; ++i) {
-            if (strlen(sink_keys[i].key) == key.len && memcmp(sink_keys[i].key, key.base, key.len) == 0) {
-                break;
-            }
-        }
-        if (i == num_sink_keys && num_sink_keys < MAX_KEYS) {
-            memcpy(sink_keys[i].key, key.base, key.len);
-            sink_keys[i].key[key.len] = '\0';
-            sink_keys[i].count = 0;
-            ++num_sink_keys;
-        }
-        ++sink_keys[i].count;
-    }
-    pthread_mutex_unlock(&sink_mutex);
-    cw_respond_json(req, status, H2O_STRLIT("{}"));
-    return 0;
-}
-
-static int sink_count(const char *key)
-{
-    int n = 0;
-    pthread_mutex_lock(&sink_mutex);
-    for (size_t i = 0; i != num_sink_keys; ++i) {
-        if (strcmp(sink_keys[i].key, key) == 0) {
-            n = sink_keys[i].count;
-        }
-    }
-    pthread_mutex_unlock(&sink_mutex);
-    return n;
-}
-
-static void sink_reset(int status)
-{
-    pthread_mutex_lock(&sink_mutex);
-    num_sink_keys = 0;
-    sink_status = status;
-    pthread_mutex_unlock(&sink_mutex);
-}
+/* ---- the sink (sink_test_util.h), served on a thread of its own ---- */
 
 static cw_server_t *sink_server;
 static pthread_t sink_thread;
@@ -366,7 +312,7 @@ static void settle(world_t *w, const char *id, got_t first)
 
 static void test_clean_run(void **state)
 {
-    sink_reset(200);
+    sink_reset(200, 0);
     world_t *w = world_new();
     const char *id = test_id(1);
     got_t g = submit(w, id);
@@ -484,7 +430,7 @@ static void test_fault_matrix(void **state)
     int n = 100, cases = 0, windows = 0;
     for (size_t f = 0; f != CW_ARRAY_SIZE(faults); ++f) {
         for (int at = 0; at != 12; ++at) {
-            sink_reset(200);
+            sink_reset(200, 0);
             world_t *w = world_new();
             const char *id = test_id(n++);
             w->store->fault_at = at;
@@ -520,7 +466,7 @@ static void test_fault_matrix(void **state)
 
 static void test_lease_running_is_in_progress_then_taken_over(void **state)
 {
-    sink_reset(200);
+    sink_reset(200, 0);
     world_t *w = world_new();
     const char *id = test_id(2);
     /* Another instance created the record and is (still) working on it. */
@@ -577,7 +523,7 @@ static void test_lease_running_is_in_progress_then_taken_over(void **state)
 
 static void test_sink_outage_then_redrive(void **state)
 {
-    sink_reset(503);
+    sink_reset(503, 0);
     world_t *w = world_new();
     w->cfg.delivery_deadline_ms = 300;
     const char *id = test_id(3);
@@ -587,7 +533,7 @@ static void test_sink_outage_then_redrive(void **state)
     assert_true(exists(w, "pending", id, NULL));
     /* While its lease runs, redrive leaves it alone. */
     assert_int_equal(resume(w, id).kind, CW_EVENT_IN_PROGRESS);
-    sink_reset(200);
+    sink_reset(200, 0);
     expire_leases(w);
     g = resume(w, id);
     assert_int_equal(g.kind, CW_EVENT_PROCESSED);
@@ -600,7 +546,7 @@ static void test_sink_outage_then_redrive(void **state)
 
 static void test_permanent_refusal_is_a_dead_letter(void **state)
 {
-    sink_reset(400);
+    sink_reset(400, 0);
     world_t *w = world_new();
     const char *id = test_id(4);
     got_t g = submit(w, id);
@@ -627,7 +573,7 @@ static void test_record_read_whatever_its_layout(void **state)
         "\"lease_until_ms\":0,\"original\":{\"email\":\"a@example.com\"},\"route\":\"outreach\",\"sinks\":[\"outreach\"],"
         "\"payload\":{\"email\":\"a@example.com\"}}",
     };
-    sink_reset(200);
+    sink_reset(200, 0);
     world_t *w = world_new();
     for (size_t i = 0; i != CW_ARRAY_SIZE(layouts); ++i) {
         char id[65], name[100], key[100];
@@ -647,13 +593,13 @@ static void test_record_read_whatever_its_layout(void **state)
 
 static void test_redrive_run_summarises(void **state)
 {
-    sink_reset(503);
+    sink_reset(503, 0);
     world_t *w = world_new();
     w->cfg.delivery_deadline_ms = 200;
     for (int i = 0; i != 5; ++i) {
         assert_int_equal(submit(w, test_id(200 + i)).kind, CW_EVENT_ACCEPTED);
     }
-    sink_reset(200);
+    sink_reset(200, 0);
     expire_leases(w);
     size_t done = 0;
     cw_redrive_summary_t got;

@@ -30,6 +30,7 @@
 #include "cw/util.h"
 #include "config.h"
 #include "receiver.h"
+#include "sink_test_util.h"
 #include "store.h"
 
 #define SECRET "receiver-test-secret"
@@ -279,100 +280,7 @@ static size_t fake_num_objects_with(fake_store_t *f, const char *id)
     return n;
 }
 
-/* ---- the sink: counts deliveries by Idempotency-Key; may be slow or failing ---- */
-
-#define MAX_KEYS 64
-static pthread_mutex_t sink_mutex = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-    char key[160];
-    int count;
-} sink_keys[MAX_KEYS];
-static size_t num_sink_keys, sink_requests;
-static int sink_status = 200;
-static uint64_t sink_delay_ms;
-
-typedef struct st_slow_answer_t {
-    cw_async_t async;
-    cw_timer_t timer;
-    int status;
-} slow_answer_t;
-
-static void on_slow_answer(cw_timer_t *timer)
-{
-    slow_answer_t *s = timer->data;
-    h2o_req_t *req = cw_async_take(&s->async);
-    if (req != NULL) {
-        cw_respond_json(req, s->status, H2O_STRLIT("{}"));
-    }
-    cw_async_end(&s->async);
-    free(s);
-}
-
-static int on_sink(cw_worker_t *worker, h2o_req_t *req, void *data)
-{
-    h2o_iovec_t key = cw_req_header(req, H2O_STRLIT("idempotency-key"));
-    pthread_mutex_lock(&sink_mutex);
-    int status = sink_status;
-    uint64_t delay = sink_delay_ms;
-    ++sink_requests;
-    if (status == 200 && key.base != NULL && key.len < sizeof(sink_keys[0].key)) {
-        size_t i;
-        for (i = 0; i != num_sink_keys; ++i) {
-            if (strlen(sink_keys[i].key) == key.len && memcmp(sink_keys[i].key, key.base, key.len) == 0) {
-                break;
-            }
-        }
-        if (i == num_sink_keys && num_sink_keys < MAX_KEYS) {
-            memcpy(sink_keys[i].key, key.base, key.len);
-            sink_keys[i].key[key.len] = '\0';
-            sink_keys[i].count = 0;
-            ++num_sink_keys;
-        }
-        ++sink_keys[i].count;
-    }
-    pthread_mutex_unlock(&sink_mutex);
-    if (delay == 0) {
-        cw_respond_json(req, status, H2O_STRLIT("{}"));
-        return 0;
-    }
-    slow_answer_t *s = cw_calloc(1, sizeof(*s));
-    s->status = status;
-    s->timer.data = s;
-    cw_async_begin(&s->async, req);
-    cw_timer_start(&worker->loop, &s->timer, delay, on_slow_answer);
-    return 0;
-}
-
-static void sink_reset(int status, uint64_t delay_ms)
-{
-    pthread_mutex_lock(&sink_mutex);
-    num_sink_keys = 0;
-    sink_requests = 0;
-    sink_status = status;
-    sink_delay_ms = delay_ms;
-    pthread_mutex_unlock(&sink_mutex);
-}
-
-static int sink_count(const char *key)
-{
-    int n = 0;
-    pthread_mutex_lock(&sink_mutex);
-    for (size_t i = 0; i != num_sink_keys; ++i) {
-        if (strcmp(sink_keys[i].key, key) == 0) {
-            n = sink_keys[i].count;
-        }
-    }
-    pthread_mutex_unlock(&sink_mutex);
-    return n;
-}
-
-static size_t sink_num_requests(void)
-{
-    pthread_mutex_lock(&sink_mutex);
-    size_t n = sink_requests;
-    pthread_mutex_unlock(&sink_mutex);
-    return n;
-}
+/* ---- the sink (sink_test_util.h): counts deliveries by Idempotency-Key; may be slow or failing ---- */
 
 static cw_server_t *sink_server;
 static pthread_t sink_thread;
